@@ -1,0 +1,52 @@
+"""Settings from the environment (pydantic-settings). One place for every knob."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FINANCE_API_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    # The usual postgresql://user:password@host:port/db form; unset means embedded PostgreSQL.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "FINANCE_API_DATABASE_URL")
+    )
+    data_dir: Path = Path(".finance-api")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    # Adds `extensions.sqlStatements` to responses: what the tests and the benchmark read.
+    expose_query_stats: bool | None = None
+    graphiql: bool | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def query_stats_enabled(self) -> bool:
+        if self.expose_query_stats is not None:
+            return self.expose_query_stats
+        return not self.is_production
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        if self.graphiql is not None:
+            return self.graphiql
+        return not self.is_production
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
