@@ -1,0 +1,1 @@
+"""What an AI agent reads about a member before it advises."""

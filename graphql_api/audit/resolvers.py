@@ -1,0 +1,59 @@
+"""Audit log queries, for compliance."""
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from graphql_api.audit.repository import AuditCriteria, audit_listing
+from graphql_api.audit.types import AuditLog, AuditLogConnection
+from graphql_api.context import Info
+from graphql_api.graph.connection import After, First
+from graphql_api.graph.fields import list_connection
+
+
+@strawberry.input(description="Narrows an audit log query; all given conditions must hold.")
+class AuditLogFilter:
+    member_number: str | None = strawberry.field(
+        default=None, description="Only entries about this member."
+    )
+    action: str | None = strawberry.field(
+        default=None, description="Only this action, e.g. loan.applied."
+    )
+    request_id: str | None = strawberry.field(
+        default=None, description="Only entries written by this request."
+    )
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Only entries at or after this instant."
+    )
+    created_before: datetime | None = strawberry.field(
+        default=None, description="Only entries strictly before this instant."
+    )
+
+    def criteria(self) -> AuditCriteria:
+        return AuditCriteria(
+            member_number=self.member_number,
+            action=self.action,
+            request_id=self.request_id,
+            created_after=self.created_after,
+            created_before=self.created_before,
+        )
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="The audit log, newest first, optionally filtered.")
+    async def audit_logs(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[  # noqa: A002
+            AuditLogFilter | None, strawberry.argument(description="Conditions to match.")
+        ] = None,
+    ) -> AuditLogConnection:
+        criteria = filter.criteria() if filter else AuditCriteria()
+        return await list_connection(
+            info, audit_listing(criteria), first=first, after=after,
+            connection=AuditLogConnection, node_type=AuditLog,
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""GraphQL plumbing shared by the domains: scalars, row mapping, loaders, connections."""

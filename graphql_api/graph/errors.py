@@ -1,0 +1,53 @@
+"""Error exposure. Public errors (PublicError, and GraphQL's own parse/validation/coercion
+errors) reach the client with a stable `extensions.code`; anything else is masked as
+"Unexpected error" plus the request id, and its details go to the server log only."""
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from graphql_api.kit.errors import PublicError
+
+logger = logging.getLogger("graphql_api.errors")
+
+
+def is_public(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | PublicError)
+
+
+class PublicOrMaskedErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_public(error))
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        for error in errors:
+            _add_code(error)
+        return super()._process_errors(errors)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = _request_id(self.execution_context.context)
+        logger.error(
+            "unexpected error at %s (request %s)",
+            error.path,
+            request_id,
+            exc_info=error.original_error,
+        )
+        masked = super().anonymise_error(error)
+        masked.message = f"Unexpected error (request id {request_id})."
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        return masked
+
+
+def _add_code(error: GraphQLError) -> None:
+    original = error.original_error
+    if isinstance(original, PublicError):
+        extensions = {**(error.extensions or {}), "code": original.code}
+        if original.field:
+            extensions["field"] = list(original.field)
+        error.extensions = extensions
+
+
+def _request_id(context: object) -> str:
+    return str(getattr(context, "request_id", "unknown"))

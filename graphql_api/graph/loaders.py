@@ -1,0 +1,77 @@
+"""Per-request dataloaders (aiodataloader), one per declared relation and lookup.
+
+Each batch opens its own short session: graphql-core resolves sibling fields concurrently,
+and one AsyncSession must never serve concurrent tasks. Batching uses `= ANY($1)` arrays so
+asyncpg sees one statement text whatever the batch size.
+"""
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from graphql_api import relations
+from graphql_api.db import SessionMaker
+from graphql_api.kit.pagination import PageRequest
+from graphql_api.kit.relations import ByKey, ToMany, ToOne
+
+T = TypeVar("T")
+PageKey = tuple[int, PageRequest]
+
+
+class Loaders:
+    """All loaders of one request. Construct inside the running event loop (aiodataloader
+    binds to the loop in __init__), i.e. in the async context getter."""
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sessionmaker = sessionmaker
+        lookups = [*relations.ALL_LOOKUPS, *(r.lookup for r in relations.ALL_TO_ONE)]
+        self._lookups = {spec.key: self._lookup_loader(spec) for spec in lookups}
+        self._pages = {rel.key: self._page_loader(rel) for rel in relations.ALL_TO_MANY}
+        self._counts = {rel.key: self._count_loader(rel) for rel in relations.ALL_TO_MANY}
+
+    def lookup(self, spec: ByKey) -> DataLoader:
+        return self._lookups[spec.key]
+
+    async def one(self, relation: ToOne, parent: object) -> Any:
+        key = getattr(parent, relation.parent_attr)
+        if key is None:
+            return None
+        return await self._lookups[relation.lookup.key].load(key)
+
+    async def page(self, relation: ToMany, parent_id: int, request: PageRequest) -> list[Any]:
+        result: list[Any] = await self._pages[relation.key].load((parent_id, request))
+        return result
+
+    async def count(self, relation: ToMany, parent_id: int) -> int:
+        result: int = await self._counts[relation.key].load(parent_id)
+        return result
+
+    def _batch(self, work: Callable[[Any, Sequence[Any]], Awaitable[list[T]]]) -> DataLoader:
+        async def load(keys: list[Any]) -> list[T]:
+            async with self._sessionmaker() as session:
+                return await work(session, keys)
+
+        return DataLoader(load)
+
+    def _lookup_loader(self, spec: ByKey) -> DataLoader:
+        return self._batch(spec.load)
+
+    def _count_loader(self, relation: ToMany) -> DataLoader:
+        return self._batch(relation.load_counts)
+
+    def _page_loader(self, relation: ToMany) -> DataLoader:
+        async def load_pages(session: Any, keys: Sequence[PageKey]) -> list[list[Any]]:
+            # Siblings normally share one page request; group so each distinct request is
+            # one statement for all of its parents.
+            by_request: dict[PageRequest, list[int]] = defaultdict(list)
+            for parent_id, request in keys:
+                by_request[request].append(parent_id)
+            pages: dict[PageKey, list[Any]] = {}
+            for request, parent_ids in by_request.items():
+                loaded = await relation.load_pages(session, parent_ids, request)
+                pages.update(((pid, request), rows) for pid, rows in zip(parent_ids, loaded))
+            return [pages[key] for key in keys]
+
+        return self._batch(load_pages)

@@ -1,0 +1,38 @@
+"""Strict scalars. Exact numbers travel as strings so no client ever rounds money through
+a float; inputs that are not plain decimal strings are rejected before any resolver runs."""
+
+import re
+from decimal import Decimal
+
+import strawberry
+
+# Plain decimal notation only: no exponent, no NaN/Infinity, no leading '+', no spaces.
+_DECIMAL_TEXT = re.compile(r"-?(0|[1-9]\d{0,19})(\.\d{1,6})?")
+MAX_DECIMAL_PLACES = 6  # the widest scale of any NUMERIC column; fields narrow it further
+
+
+def serialize_decimal(value: Decimal) -> str:
+    # format(..., "f") never emits an exponent, unlike str(Decimal("0E-8")).
+    return format(value, "f")
+
+
+def parse_decimal(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError('Decimal values must be strings in plain notation, such as "12500.00".')
+    if not _DECIMAL_TEXT.fullmatch(value):
+        raise ValueError(
+            f"{value[:40]!r} is not a plain decimal: use digits with an optional '-' and at"
+            f" most {MAX_DECIMAL_PLACES} decimal places (no exponent, NaN or Infinity)."
+        )
+    return Decimal(value)
+
+
+DecimalScalar = strawberry.scalar(
+    name="Decimal",
+    description=(
+        "An exact decimal number, serialized as a string in plain notation (e.g. "
+        '"12500.00"). Inputs must be strings; exponents, NaN and Infinity are rejected.'
+    ),
+    serialize=serialize_decimal,
+    parse_value=parse_decimal,
+)

@@ -1,0 +1,1 @@
+"""Transport-neutral building blocks shared by the domains (no strawberry, no fastapi)."""

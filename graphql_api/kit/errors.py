@@ -1,0 +1,20 @@
+"""Errors that are safe to show to API clients. Anything else is masked as unexpected."""
+
+
+class PublicError(Exception):
+    """An expected failure whose message is written for the caller and leaks nothing."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidPageRequest(PublicError):
+    code = "INVALID_PAGE_REQUEST"
+
+
+class InvalidCursor(InvalidPageRequest):
+    code = "INVALID_CURSOR"

@@ -1,0 +1,117 @@
+"""Keyset pagination: opaque cursors over an ordering, validated page requests.
+
+A cursor encodes the ordering columns' values of the last row seen, so the next page is
+`WHERE (ordering) > / < (cursor values)` on an index, never OFFSET.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from graphql_api.kit.errors import InvalidCursor, InvalidPageRequest
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_CURSOR_PREFIX = "k1:"
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A total order over rows: the last column must be unique (the primary key)."""
+
+    columns: tuple[InstrumentedAttribute[Any], ...]
+    descending: bool
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [c.desc() if self.descending else c.asc() for c in self.columns]
+
+    def after(self, values: tuple[Any, ...]) -> ColumnElement[bool]:
+        """Rows strictly after `values` in this order (row-value comparison uses the index)."""
+        left = tuple_(*self.columns)
+        right = tuple_(*values)
+        return left < right if self.descending else left > right
+
+    def key_of(self, row: Any) -> tuple[Any, ...]:
+        return tuple(getattr(row, c.key) for c in self.columns)
+
+
+def newest_first(model: Any) -> Ordering:
+    return Ordering((model.created_at, model.id), descending=True)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated forward page: `limit` rows after the decoded cursor `after`."""
+
+    limit: int
+    after: tuple[Any, ...] | None = None
+
+    @classmethod
+    def create(cls, first: int | None, after: str | None, ordering: Ordering) -> "PageRequest":
+        limit = DEFAULT_PAGE_SIZE if first is None else first
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidPageRequest(
+                f"`first` must be between 1 and {MAX_PAGE_SIZE}, got {limit}.", field=("first",)
+            )
+        return cls(limit=limit, after=decode_cursor(after, ordering) if after else None)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(_CURSOR_PREFIX.encode() + raw).decode()
+
+
+def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
+        if not raw.startswith(_CURSOR_PREFIX.encode()):
+            raise ValueError("unknown cursor version")
+        values = json.loads(raw[len(_CURSOR_PREFIX) :])
+        if not isinstance(values, list) or len(values) != len(ordering.columns):
+            raise ValueError("wrong cursor arity")
+        return tuple(_coerce(v, c) for v, c in zip(values, ordering.columns, strict=True))
+    except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+        raise InvalidCursor(
+            "`after` is not a cursor from this connection.", field=("after",)
+        ) from error
+
+
+def _coerce(value: Any, column: InstrumentedAttribute[Any]) -> Any:
+    python_type = column.type.python_type
+    if python_type is datetime and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("cursor timestamp without offset")
+        return parsed
+    if python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if python_type is str and isinstance(value, str):
+        return value
+    raise ValueError(f"cursor value of the wrong type for {column.key}")
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    """Rows of one page, plus whether more follow. `rows` never exceeds the limit."""
+
+    rows: list[RowT]
+    has_next_page: bool
+    has_previous_page: bool
+
+    @classmethod
+    def from_overfetch(cls, rows: list[RowT], request: PageRequest) -> "Page[RowT]":
+        """Queries fetch limit + 1 rows: the extra one only proves a next page exists."""
+        return cls(
+            rows=rows[: request.limit],
+            has_next_page=len(rows) > request.limit,
+            has_previous_page=request.after is not None,
+        )

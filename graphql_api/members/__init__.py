@@ -1,0 +1,1 @@
+"""Pension members and their pension accounts."""

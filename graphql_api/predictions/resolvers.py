@@ -1,0 +1,52 @@
+"""Prediction queries."""
+
+from typing import Annotated
+
+import strawberry
+
+from graphql_api.context import Info
+from graphql_api.graph.connection import After, First
+from graphql_api.graph.enums import Sentiment
+from graphql_api.graph.fields import list_connection
+from graphql_api.predictions.repository import PredictionCriteria, prediction_listing
+from graphql_api.predictions.types import Prediction, PredictionConnection
+
+
+@strawberry.input(description="Narrows a predictions query.")
+class PredictionFilter:
+    sentiment: Sentiment | None = strawberry.field(
+        default=None, description="Only predictions with this sentiment."
+    )
+    model_version: str | None = strawberry.field(
+        default=None, description="Only predictions made by this model version."
+    )
+    member_number: str | None = strawberry.field(
+        default=None, description="Only this member's predictions."
+    )
+
+
+@strawberry.type
+class PredictionQuery:
+    @strawberry.field(description="Sentiment predictions across members, newest first.")
+    async def predictions(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[  # noqa: A002
+            PredictionFilter | None, strawberry.argument(description="Conditions to match.")
+        ] = None,
+    ) -> PredictionConnection:
+        criteria = (
+            PredictionCriteria(
+                sentiment=filter.sentiment,
+                model_version=filter.model_version,
+                member_number=filter.member_number,
+            )
+            if filter
+            else PredictionCriteria()
+        )
+        return await list_connection(
+            info, prediction_listing(criteria), first=first, after=after,
+            connection=PredictionConnection, node_type=Prediction,
+        )  # fmt: skip
