@@ -48,7 +48,7 @@ class AuditQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[  # noqa: A002
+        filter: Annotated[
             AuditLogFilter | None, strawberry.argument(description="Conditions to match.")
         ] = None,
     ) -> AuditLogConnection:

@@ -1,15 +1,14 @@
 """Relay connections with keyset cursors and a lazily counted `totalCount`."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
-from graphql_api.graph.mapping import RowBacked
 from graphql_api.kit.pagination import Ordering, Page, encode_cursor
 
-NodeT = TypeVar("NodeT")
+NodeT = TypeVar("NodeT", bound=relay.Node)
 
 First = Annotated[
     int | None,
@@ -25,7 +24,7 @@ After = Annotated[
 class CountedConnection(relay.Connection[NodeT], Generic[NodeT]):
     count_total: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="How many items the connection holds in all, across pages.")
+    @strawberry.field(description="How many items the connection holds in all, across pages.")  # type: ignore[untyped-decorator]
     async def total_count(self) -> int:
         # Counting is a separate query, so it runs only when a client asks for it.
         return await self.count_total()
@@ -36,7 +35,7 @@ ConnT = TypeVar("ConnT", bound=CountedConnection[Any])
 
 def build_connection(
     connection: type[ConnT],
-    node_type: type[RowBacked],
+    node_type: type[Any],
     page: Page[Any],
     ordering: Ordering,
     count_total: Callable[[], Awaitable[int]],
@@ -55,7 +54,3 @@ def build_connection(
         edges=edges,
         count_total=count_total,
     )
-
-
-def rows_to_nodes(node_type: type[RowBacked], rows: Sequence[Any]) -> list[Any]:
-    return [node_type.from_row(row) for row in rows]

@@ -1,24 +1,36 @@
-"""The domain enums, exposed to GraphQL with descriptions."""
+"""The domain enums, registered with GraphQL descriptions and re-exported for annotations.
+
+`strawberry.enum` marks the class itself, so the GraphQL types annotate with the domain
+classes and mypy sees real types.
+"""
 
 import strawberry
 
-from graphql_api.models import enums
+from graphql_api.models.enums import (
+    AgentAction,
+    LoanDecision,
+    MemberStatus,
+    PortfolioStatus,
+    RiskProfile,
+    Sentiment,
+)
 
-MemberStatus = strawberry.enum(
-    enums.MemberStatus,
-    description="Lifecycle state of a pension membership, as reported by the pension provider.",
-)
-RiskProfile = strawberry.enum(
-    enums.RiskProfile, description="How much investment risk a portfolio may take."
-)
-PortfolioStatus = strawberry.enum(
-    enums.PortfolioStatus,
-    description="QUEUED until a recommendation is recorded, then RECOMMENDED.",
-)
-LoanDecision = strawberry.enum(
-    enums.LoanDecision, description="Outcome of scoring a loan application."
-)
-Sentiment = strawberry.enum(enums.Sentiment, description="Polarity of a member's message.")
-AgentAction = strawberry.enum(
-    enums.AgentAction, description="What an agent should do next for a member's lending case."
-)
+_DESCRIPTIONS = {
+    MemberStatus: "Lifecycle state of a pension membership, as reported by the pension provider.",
+    RiskProfile: "How much investment risk a portfolio may take.",
+    PortfolioStatus: "QUEUED until a recommendation is recorded, then RECOMMENDED.",
+    LoanDecision: "Outcome of scoring a loan application.",
+    Sentiment: "Polarity of a member's message.",
+    AgentAction: "What an agent should do next for a member's lending case.",
+}
+for _enum, _description in _DESCRIPTIONS.items():
+    strawberry.enum(_enum, description=_description)
+
+__all__ = [
+    "AgentAction",
+    "LoanDecision",
+    "MemberStatus",
+    "PortfolioStatus",
+    "RiskProfile",
+    "Sentiment",
+]

@@ -31,7 +31,7 @@ class Loaders:
         self._pages = {rel.key: self._page_loader(rel) for rel in relations.ALL_TO_MANY}
         self._counts = {rel.key: self._count_loader(rel) for rel in relations.ALL_TO_MANY}
 
-    def lookup(self, spec: ByKey) -> DataLoader:
+    def lookup(self, spec: ByKey) -> DataLoader[Any, Any]:
         return self._lookups[spec.key]
 
     async def one(self, relation: ToOne, parent: object) -> Any:
@@ -48,20 +48,22 @@ class Loaders:
         result: int = await self._counts[relation.key].load(parent_id)
         return result
 
-    def _batch(self, work: Callable[[Any, Sequence[Any]], Awaitable[list[T]]]) -> DataLoader:
+    def _batch(
+        self, work: Callable[[Any, Sequence[Any]], Awaitable[list[T]]]
+    ) -> DataLoader[Any, Any]:
         async def load(keys: list[Any]) -> list[T]:
             async with self._sessionmaker() as session:
                 return await work(session, keys)
 
         return DataLoader(load)
 
-    def _lookup_loader(self, spec: ByKey) -> DataLoader:
+    def _lookup_loader(self, spec: ByKey) -> DataLoader[Any, Any]:
         return self._batch(spec.load)
 
-    def _count_loader(self, relation: ToMany) -> DataLoader:
+    def _count_loader(self, relation: ToMany) -> DataLoader[Any, Any]:
         return self._batch(relation.load_counts)
 
-    def _page_loader(self, relation: ToMany) -> DataLoader:
+    def _page_loader(self, relation: ToMany) -> DataLoader[Any, Any]:
         async def load_pages(session: Any, keys: Sequence[PageKey]) -> list[list[Any]]:
             # Siblings normally share one page request; group so each distinct request is
             # one statement for all of its parents.
@@ -71,7 +73,9 @@ class Loaders:
             pages: dict[PageKey, list[Any]] = {}
             for request, parent_ids in by_request.items():
                 loaded = await relation.load_pages(session, parent_ids, request)
-                pages.update(((pid, request), rows) for pid, rows in zip(parent_ids, loaded))
+                pages.update(
+                    ((pid, request), rows) for pid, rows in zip(parent_ids, loaded, strict=False)
+                )
             return [pages[key] for key in keys]
 
         return self._batch(load_pages)

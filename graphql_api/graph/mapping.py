@@ -8,8 +8,8 @@ SQL planner can walk later without a second copy of the mapping.
 """
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar, Self
 
 from strawberry.types.base import get_object_definition
@@ -35,11 +35,17 @@ class RowBacked:
         return cls(**{name: getattr(row, name) for name in _row_attributes(cls)})
 
 
-@cache
-def _row_attributes(cls: type[RowBacked]) -> tuple[str, ...]:
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    # Resolver-backed fields (relations, the Relay `id`) are not row attributes.
-    return tuple(f.name for f in fields if f.init and getattr(f, "base_resolver", None) is None)
+_ROW_ATTRIBUTES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _row_attributes(cls: type[Any]) -> tuple[str, ...]:
+    if cls not in _ROW_ATTRIBUTES:
+        fields = dataclasses.fields(cls)
+        # Resolver-backed fields (relations, the Relay `id`) are not row attributes.
+        _ROW_ATTRIBUTES[cls] = tuple(
+            f.name for f in fields if f.init and getattr(f, "base_resolver", None) is None
+        )
+    return _ROW_ATTRIBUTES[cls]
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,8 @@ def mapping_of(cls: type[RowBacked]) -> TypeMapping:
     row_attributes = set(_row_attributes(cls))
     for field in definition.fields:
         name = field.graphql_name or to_camel_case(field.python_name)
-        relation = (field.metadata or {}).get(RELATION_KEY)
+        metadata: Mapping[str, Any] = field.metadata or {}
+        relation = metadata.get(RELATION_KEY)
         if relation is not None:
             relations[name] = relation
         elif field.python_name in row_attributes and field.base_resolver is None:

@@ -12,9 +12,9 @@ class PublicError(Exception):
         self.field = field
 
 
-class InvalidPageRequest(PublicError):
+class InvalidPageRequestError(PublicError):
     code = "INVALID_PAGE_REQUEST"
 
 
-class InvalidCursor(InvalidPageRequest):
+class InvalidCursorError(InvalidPageRequestError):
     code = "INVALID_CURSOR"

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from graphql_api.kit.errors import InvalidCursor, InvalidPageRequest
+from graphql_api.kit.errors import InvalidCursorError, InvalidPageRequestError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -58,7 +58,7 @@ class PageRequest:
     def create(cls, first: int | None, after: str | None, ordering: Ordering) -> "PageRequest":
         limit = DEFAULT_PAGE_SIZE if first is None else first
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidPageRequest(
+            raise InvalidPageRequestError(
                 f"`first` must be between 1 and {MAX_PAGE_SIZE}, got {limit}.", field=("first",)
             )
         return cls(limit=limit, after=decode_cursor(after, ordering) if after else None)
@@ -80,7 +80,7 @@ def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
             raise ValueError("wrong cursor arity")
         return tuple(_coerce(v, c) for v, c in zip(values, ordering.columns, strict=True))
     except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
-        raise InvalidCursor(
+        raise InvalidCursorError(
             "`after` is not a cursor from this connection.", field=("after",)
         ) from error
 

@@ -8,7 +8,7 @@ Dataloaders (GraphQL side) and, later, a whole-query SQL planner read the same s
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, Select, String, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -36,8 +36,7 @@ class ByKey:
 
     @property
     def model(self) -> type[Base]:
-        model: type[Base] = self.column.class_
-        return model
+        return cast(type[Base], self.column.class_)
 
     def statement(self) -> Select[Any]:
         # `= ANY($1)` keeps one SQL text for every batch size (asyncpg caches statements).
@@ -83,8 +82,7 @@ class ToMany:
 
     @property
     def model(self) -> type[Base]:
-        model: type[Base] = self.foreign_key.class_
-        return model
+        return cast(type[Base], self.foreign_key.class_)
 
     @property
     def key(self) -> str:
@@ -120,5 +118,5 @@ class ToMany:
 
     async def load_counts(self, session: AsyncSession, parent_ids: Sequence[int]) -> list[int]:
         result = await session.execute(self.count_statement(), {"parent_ids": list(parent_ids)})
-        counts: dict[int, int] = {key: count for key, count in result.tuples()}
+        counts: dict[int, int] = dict(result.tuples().all())
         return [counts.get(parent_id, 0) for parent_id in parent_ids]

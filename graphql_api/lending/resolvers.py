@@ -30,7 +30,7 @@ class LendingQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[  # noqa: A002
+        filter: Annotated[
             LoanApplicationFilter | None, strawberry.argument(description="Conditions to match.")
         ] = None,
     ) -> LoanApplicationConnection:

@@ -43,7 +43,7 @@ class MemberQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[  # noqa: A002 - `filter` is the public argument name
+        filter: Annotated[
             MemberFilter | None, strawberry.argument(description="Conditions to match.")
         ] = None,
     ) -> MemberConnection:

@@ -7,13 +7,12 @@ import strawberry
 from strawberry import relay
 
 from graphql_api import models, relations
+from graphql_api.audit.types import AuditLog, AuditLogConnection
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, CountedConnection, First
 from graphql_api.graph.enums import MemberStatus
-from graphql_api.graph.fields import load_by_key, load_connection, load_one
+from graphql_api.graph.fields import load_connection, load_one, required, resolve_many
 from graphql_api.graph.mapping import RowBacked, relation_metadata
-from graphql_api.audit.types import AuditLog, AuditLogConnection
-from graphql_api.graph.fields import required, resolve_many
 from graphql_api.lending.types import (
     LendingAssessment,
     LoanApplication,

@@ -44,7 +44,8 @@ class Recommendation(relay.Node, RowBacked):
 
     @strawberry.field(description="The allocation as typed lines, in stored order.")
     def lines(self) -> list[AllocationLine]:
-        return [_line(item) for item in self.allocation]
+        items: list[dict[str, Any]] = self.allocation  # type: ignore[assignment]
+        return [_line(item) for item in items]
 
     @strawberry.field(
         description="The portfolio this recommendation is for.",

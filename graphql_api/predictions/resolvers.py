@@ -33,7 +33,7 @@ class PredictionQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[  # noqa: A002
+        filter: Annotated[
             PredictionFilter | None, strawberry.argument(description="Conditions to match.")
         ] = None,
     ) -> PredictionConnection:

@@ -1,0 +1,1 @@
+"""Loan scoring: versioned, pure policies (no I/O, no GraphQL)."""

@@ -1,0 +1,1 @@
+"""Portfolio allocation models and validation (no I/O, no GraphQL)."""

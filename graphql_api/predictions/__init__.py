@@ -1,0 +1,1 @@
+"""Sentiment prediction models (no I/O, no GraphQL)."""
