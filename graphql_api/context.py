@@ -16,9 +16,15 @@ class Context(BaseContext):
     sessionmaker: SessionMaker
     loaders: Loaders
     request_id: str
+    # Who is calling; stamped on audit rows. API keys (issue 4) will name the caller.
+    actor: str = "anonymous"
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    def refresh_loaders(self) -> None:
+        """Drop every cached row: called after a mutation commits."""
+        self.loaders = Loaders(self.sessionmaker)
 
 
 Info = strawberry.Info[Context, None]

@@ -13,6 +13,7 @@ from graphql_api.audit.resolvers import AuditQuery
 from graphql_api.graph.errors import PublicOrMaskedErrors
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
 from graphql_api.graph.scalars import DecimalScalar
+from graphql_api.lending.mutations import LendingMutation
 from graphql_api.lending.resolvers import LendingQuery
 from graphql_api.members.resolvers import MemberQuery
 from graphql_api.predictions.resolvers import PredictionQuery
@@ -29,12 +30,18 @@ Query = merge_types(
     "Query", (MemberQuery, AgentQuery, LendingQuery, PredictionQuery, AuditQuery, NodeQuery)
 )
 Query.__strawberry_definition__.description = "Read access to the finance graph."  # type: ignore[attr-defined]
+Mutation = merge_types("Mutation", (LendingMutation,))
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Write workflows. Each runs in one transaction with its audit rows, returns `userErrors`"
+    " for expected refusals, and accepts an `idempotencyKey` where it creates rows."
+)
 
 
 # One schema per process: strawberry's relay `node` field can be bound to only one schema.
 # Behaviour that differs by environment is decided per request from the context settings.
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     config=StrawberryConfig(
         sort_schema=True,
         # Suggestions ("Did you mean ...?") reveal the schema to callers who cannot introspect.

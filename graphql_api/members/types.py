@@ -62,7 +62,9 @@ class Member(relay.Node, RowBacked):
         description="Business key shared with the pension provider, e.g. M-100001."
     )
     full_name: str = strawberry.field(description="The member's full name.")
-    email: str = strawberry.field(description="Contact email address.")
+    email: str | None = strawberry.field(
+        description="Contact email address; null when unknown (e.g. synced from the provider)."
+    )
     status: MemberStatus = strawberry.field(description="Membership lifecycle state.")
     created_at: datetime = strawberry.field(description="When the member was first recorded.")
     updated_at: datetime = strawberry.field(description="When the member record last changed.")

@@ -10,6 +10,7 @@ from graphql_api.models.enums import (
     RiskProfile,
     Sentiment,
 )
+from graphql_api.models.idempotency_key import IdempotencyKey
 from graphql_api.models.loan_application import LoanApplication
 from graphql_api.models.member import Member
 from graphql_api.models.pension_account import PensionAccount
@@ -21,6 +22,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Feedback",
+    "IdempotencyKey",
     "LoanApplication",
     "LoanDecision",
     "Member",

@@ -23,7 +23,7 @@ class Member(Base):
     __table_args__ = (
         CheckConstraint("char_length(member_number) BETWEEN 1 AND 32", name="member_number_length"),
         CheckConstraint("char_length(full_name) BETWEEN 1 AND 200", name="full_name_length"),
-        CheckConstraint("position('@' in email) > 1", name="email_has_at"),
+        CheckConstraint("email IS NULL OR position('@' in email) > 1", name="email_has_at"),
         # Emails are unique regardless of case: Ann@x.org and ann@x.org are one person.
         Index("uq_members_lower_email", text("lower(email)"), unique=True),
         Index("ix_members_status_member_number", "status", "member_number"),
@@ -32,7 +32,8 @@ class Member(Base):
     id: Mapped[int] = primary_key()
     member_number: Mapped[str] = mapped_column(String(32), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320))
+    # Null until known: the pension provider's contract carries no email.
+    email: Mapped[str | None] = mapped_column(String(320))
     status: Mapped[MemberStatus] = mapped_column(enum_column(MemberStatus, "member_status"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

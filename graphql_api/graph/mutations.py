@@ -1,0 +1,87 @@
+"""Mutation plumbing: inputs validated into commands, one transaction with idempotency,
+refusals reported as `userErrors`, fresh loaders so payloads show the new state."""
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.utils.str_converters import to_camel_case
+
+from graphql_api.context import Info
+from graphql_api.graph.fields import load_by_key
+from graphql_api.graph.mapping import RowBacked
+from graphql_api.kit.commands import CommandInput, RequestMeta
+from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem
+from graphql_api.kit.idempotency import run_idempotent
+from graphql_api.kit.relations import ByKey
+
+strawberry.enum(ErrorCode, description="Why a mutation was refused; branch on this, not on text.")
+
+CommandT = TypeVar("CommandT", bound=CommandInput)
+NodeT = TypeVar("NodeT", bound=RowBacked)
+
+
+@strawberry.type(description="An expected reason a mutation did not happen. Nothing was written.")
+class UserError:
+    code: ErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+    field: list[str] | None = strawberry.field(
+        description='Path to the offending input field, e.g. ["input", "amount"].'
+    )
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> "UserError":
+        path = ["input", *(to_camel_case(part) for part in problem.field)]
+        return cls(
+            code=problem.code, message=problem.message, field=path if problem.field else None
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result_id: int | None
+    user_errors: list[UserError]
+
+    async def load(self, info: Info, spec: ByKey, node_type: type[NodeT]) -> NodeT | None:
+        if self.result_id is None:
+            return None
+        return await load_by_key(info, spec, self.result_id, node_type)
+
+
+def input_data(graphql_input: object) -> dict[str, Any]:
+    """A strawberry input as plain data for the command model (snake_case keys)."""
+    return {f.name: getattr(graphql_input, f.name) for f in dataclasses.fields(graphql_input)}  # type: ignore[arg-type]
+
+
+async def run_mutation(
+    info: Info,
+    *,
+    operation: str,
+    command: Callable[[], CommandT],
+    work: Callable[[AsyncSession, CommandT, RequestMeta], Awaitable[int]],
+) -> Outcome:
+    """Validate with `command()`, run `work` in one idempotent transaction, report refusals.
+
+    `work` returns the id of the entity the payload shows; a replayed idempotency key
+    returns the first request's id without running `work` at all.
+    """
+    context = info.context
+    meta = RequestMeta(request_id=context.request_id, actor=context.actor)
+    try:
+        parsed = command()
+        result_id = await run_idempotent(
+            context.sessionmaker,
+            actor=meta.actor,
+            operation=operation,
+            idempotency_key=getattr(parsed, "idempotency_key", None),
+            fingerprint=parsed.fingerprint(operation),
+            work=lambda session: work(session, parsed, meta),
+        )
+    except CommandRefusedError as refused:
+        return Outcome(None, [UserError.from_problem(p) for p in refused.problems])
+    # Committed: later reads in this request must not see what loaders cached before.
+    context.refresh_loaders()
+    return Outcome(result_id, [])
