@@ -118,5 +118,5 @@ class ToMany:
 
     async def load_counts(self, session: AsyncSession, parent_ids: Sequence[int]) -> list[int]:
         result = await session.execute(self.count_statement(), {"parent_ids": list(parent_ids)})
-        counts: dict[int, int] = dict(result.all())  # type: ignore[arg-type]
+        counts: dict[int, int] = dict(result.all())
         return [counts.get(parent_id, 0) for parent_id in parent_ids]
