@@ -13,7 +13,9 @@ from graphql_api.context import Context
 from graphql_api.db import create_engine, create_sessionmaker
 from graphql_api.graph.loaders import Loaders
 from graphql_api.observability import install_statement_counter, request_id_from
+from graphql_api.predictions.sentiment import load_model
 from graphql_api.schema import schema
+from graphql_api.upstream import PensionClient
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -36,8 +38,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.query_stats_enabled:
             install_statement_counter(engine)
         app.state.sessionmaker = create_sessionmaker(engine)
-        yield
-        await engine.dispose()
+        # Loaded once per process: model start-up is slow, prediction is not.
+        app.state.sentiment_model = load_model(settings.sentiment_model)
+        app.state.pension_client = _pension_client(settings)
+        try:
+            yield
+        finally:
+            if app.state.pension_client is not None:
+                await app.state.pension_client.aclose()
+            await engine.dispose()
 
     async def get_context(request: Request) -> Context:
         # Built per request inside the running loop: aiodataloader binds to it.
@@ -46,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessionmaker=request.app.state.sessionmaker,
             loaders=Loaders(request.app.state.sessionmaker),
             request_id=request.state.request_id,
+            sentiment_model=request.app.state.sentiment_model,
+            pension_client=request.app.state.pension_client,
         )
 
     app = FastAPI(
@@ -65,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router, prefix="/graphql")
     app.get("/healthz", include_in_schema=False)(_health)
     return app
+
+
+def _pension_client(settings: Settings) -> PensionClient | None:
+    if not settings.pension_api_base_url:
+        return None
+    return PensionClient(settings.pension_api_base_url, settings.pension_api_key.get_secret_value())
 
 
 async def _request_id_middleware(

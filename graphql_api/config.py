@@ -4,7 +4,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     # Adds `extensions.sqlStatements` to responses: what the tests and the benchmark read.
     expose_query_stats: bool | None = None
     graphiql: bool | None = None
+    # The upstream pension provider (syncMember). Unset base URL: sync is refused as
+    # UPSTREAM_UNAVAILABLE. `serve` on the embedded database points it at the sandbox.
+    pension_api_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PENSION_API_BASE_URL")
+    )
+    pension_api_key: SecretStr = Field(
+        default=SecretStr("sandbox-key"), validation_alias=AliasChoices("PENSION_API_KEY")
+    )
+    # Which sentiment model predictSentiment uses: "vader", or a registered plug-in name.
+    sentiment_model: str = "vader"
 
     @property
     def is_production(self) -> bool:

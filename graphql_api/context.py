@@ -8,6 +8,8 @@ from strawberry.fastapi import BaseContext
 from graphql_api.config import Settings
 from graphql_api.db import SessionMaker
 from graphql_api.graph.loaders import Loaders
+from graphql_api.predictions.sentiment import SentimentModel
+from graphql_api.upstream import PensionClient
 
 
 @dataclass
@@ -16,6 +18,9 @@ class Context(BaseContext):
     sessionmaker: SessionMaker
     loaders: Loaders
     request_id: str
+    sentiment_model: SentimentModel
+    # None when no provider is configured: syncMember then reports UPSTREAM_UNAVAILABLE.
+    pension_client: PensionClient | None
     # Who is calling; stamped on audit rows. API keys (issue 4) will name the caller.
     actor: str = "anonymous"
 

@@ -15,7 +15,10 @@ from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
 from graphql_api.graph.scalars import DecimalScalar
 from graphql_api.lending.mutations import LendingMutation
 from graphql_api.lending.resolvers import LendingQuery
+from graphql_api.members.mutations import MemberMutation
 from graphql_api.members.resolvers import MemberQuery
+from graphql_api.portfolios.mutations import PortfolioMutation
+from graphql_api.predictions.mutations import PredictionMutation
 from graphql_api.predictions.resolvers import PredictionQuery
 
 
@@ -30,7 +33,9 @@ Query = merge_types(
     "Query", (MemberQuery, AgentQuery, LendingQuery, PredictionQuery, AuditQuery, NodeQuery)
 )
 Query.__strawberry_definition__.description = "Read access to the finance graph."  # type: ignore[attr-defined]
-Mutation = merge_types("Mutation", (LendingMutation,))
+Mutation = merge_types(
+    "Mutation", (MemberMutation, LendingMutation, PortfolioMutation, PredictionMutation)
+)
 Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Write workflows. Each runs in one transaction with its audit rows, returns `userErrors`"
     " for expected refusals, and accepts an `idempotencyKey` where it creates rows."
