@@ -1,11 +1,13 @@
 """The FastAPI application: lifespan-managed engine, request ids, GraphQL at /graphql."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from graphql_api.config import Settings, get_settings
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.middleware("http")(_request_id_middleware)
+    app.add_middleware(RequestIdMiddleware)
     router = FinanceGraphQLRouter(
         schema,
         context_getter=get_context,
@@ -84,13 +86,26 @@ def _pension_client(settings: Settings) -> PensionClient | None:
     return PensionClient(settings.pension_api_base_url, settings.pension_api_key.get_secret_value())
 
 
-async def _request_id_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request.state.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-    response = await call_next(request)
-    response.headers[REQUEST_ID_HEADER] = request.state.request_id
-    return response
+class RequestIdMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware task overhead): sets `request.state.request_id` from
+    X-Request-ID or a fresh one, and echoes it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 async def _health() -> dict[str, Any]:
