@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
+from graphql_api.bench import add_bench_command
 from graphql_api.config import Settings, get_settings
 
 logger = logging.getLogger("graphql_api")
@@ -42,8 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--members", type=int, metavar="N", help="ensure N synthetic members")
     seed.set_defaults(handler=_seed)
 
+    sandbox = commands.add_parser(
+        "sandbox-provider", help="run the sandbox pension provider (with fault injection)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.set_defaults(handler=_sandbox_provider)
+
     export = commands.add_parser("export-schema", help="print the sorted GraphQL SDL")
     export.set_defaults(handler=_export_schema)
+    add_bench_command(commands)
     return parser
 
 
@@ -65,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from graphql_api import migrate
     from graphql_api.seeding.demo import load_demo
+    from graphql_api.serve import sandbox_unless_configured
 
     settings = get_settings()
     embedded = not settings.database_url
@@ -76,16 +87,21 @@ def _serve(args: argparse.Namespace) -> int:
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
-    print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr, flush=True)
-    uvicorn.run(
-        "graphql_api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        timeout_graceful_shutdown=10,
+    # On the embedded database, syncMember talks to a local sandbox provider by default.
+    provider: AbstractContextManager[None] = (
+        sandbox_unless_configured(settings, args.port) if embedded else nullcontext()
     )
+    with provider:
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr, flush=True)
+        uvicorn.run(
+            "graphql_api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
     return 0
 
 
@@ -109,6 +125,15 @@ def _seed(args: argparse.Namespace) -> int:
     else:
         created = asyncio.run(seed_synthetic(url, args.members))
         print(f"created {created} synthetic members")
+    return 0
+
+
+def _sandbox_provider(args: argparse.Namespace) -> int:
+    from graphql_api.sandbox import run_sandbox
+
+    # Checks the same key the API sends, so the pair works with no extra configuration.
+    api_key = get_settings().pension_api_key.get_secret_value()
+    run_sandbox(args.host, args.port, api_key=api_key)
     return 0
 
 

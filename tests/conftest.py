@@ -29,8 +29,11 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def demo_loaded(database_url: str) -> str:
-    """The database with the demo data in data/ loaded (once per session)."""
-    asyncio.run(load_demo(database_url))
+    """The shared database with the demo data in data/ loaded (once per session). Fixtures
+    that add other data to `database_url` must depend on this one, or the demo (which only
+    loads into an empty database) would be skipped."""
+    loaded = asyncio.run(load_demo(database_url))
+    assert loaded, "the shared test database had members before the demo data was loaded"
     return database_url
 
 
@@ -46,6 +49,20 @@ def api_url(demo_loaded: str) -> Iterator[str]:
 def gql(api_url: str) -> Iterator["GraphQLClient"]:
     with httpx.Client(base_url=api_url, timeout=30) as client:
         yield GraphQLClient(client)
+
+
+@pytest.fixture(scope="session")
+def pristine_gql(postgres_server_url: str) -> Iterator["GraphQLClient"]:
+    """A read-only view of exactly the demo data: its own database and server, which no
+    mutation test writes to, so read tests can compare with data/demo.json exactly."""
+    with fresh_database(postgres_server_url) as url:
+        asyncio.run(load_demo(url))
+        settings = Settings(database_url=url, expose_query_stats=True)
+        with (
+            serve_in_thread(create_app(settings)) as base_url,
+            httpx.Client(base_url=base_url, timeout=30) as client,
+        ):
+            yield GraphQLClient(client)
 
 
 class GraphQLClient:

@@ -24,17 +24,17 @@ query ($first: Int!) {
 """
 
 
-def _statements(gql: GraphQLClient, first: int) -> tuple[int, int]:
-    body = gql.post(NESTED, {"first": first})
+def _statements(pristine_gql: GraphQLClient, first: int) -> tuple[int, int]:
+    body = pristine_gql.post(NESTED, {"first": first})
     assert body.get("errors") is None, body["errors"]
     return body["extensions"]["sqlStatements"], len(body["data"]["members"]["edges"])
 
 
-def test_statement_count_does_not_grow_with_members(gql: GraphQLClient) -> None:
+def test_statement_count_does_not_grow_with_members(pristine_gql: GraphQLClient) -> None:
     # Warm up: a fresh engine's first connection runs the dialect's own setup queries.
-    _statements(gql, 1)
-    one, fetched_one = _statements(gql, 1)
-    fifty, fetched_fifty = _statements(gql, 50)
+    _statements(pristine_gql, 1)
+    one, fetched_one = _statements(pristine_gql, 1)
+    fifty, fetched_fifty = _statements(pristine_gql, 50)
     assert (fetched_one, fetched_fifty) == (1, 50)
     assert fifty == one
     # Page + count + one statement per relation level, never one per member.

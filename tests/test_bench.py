@@ -23,12 +23,12 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_bench_runs_end_to_end_with_parity(database_url: str, tmp_path: Path) -> None:
+def test_bench_runs_end_to_end_with_parity(demo_loaded: str, tmp_path: Path) -> None:
     results_path = tmp_path / "bench.json"
     tiny = ["--members", "30", "--duration", "1", "--warmup", "0", "--concurrency", "2"]
     completed = subprocess.run(
         [sys.executable, "-m", "graphql_api.bench", *tiny, "--json", str(results_path)],
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": demo_loaded},
         capture_output=True,
         text=True,
         timeout=110,

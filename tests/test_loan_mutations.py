@@ -168,3 +168,18 @@ def test_audit_log_rejects_update_delete_and_truncate(demo_loaded: str) -> None:
         fetch(demo_loaded, "SELECT count(*) FROM audit_logs WHERE actor = 'tampered'")
     )
     assert rows[0][0] == 0
+
+
+@pytest.mark.parametrize("literal", ['"1e1"', '"NaN"', "5000.5", "5000"])
+def test_bad_decimal_literal_in_the_document_is_a_clear_error(
+    gql: GraphQLClient, demo_loaded: str, literal: str
+) -> None:
+    before = row_counts(demo_loaded)
+    body = gql.post(
+        f'mutation {{ applyForLoan(input: {{memberNumber: "{MEMBER}", amount: {literal},'
+        ' income: "1.00", employmentYears: 1}) { userErrors { code } } }'
+    )
+    message = body["errors"][0]["message"]
+    assert "Unexpected error" not in message
+    assert "plain decimal" in message or "must be strings" in message
+    assert row_counts(demo_loaded) == before

@@ -43,9 +43,9 @@ def _nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
     return [edge["node"] for edge in connection["edges"]]
 
 
-def test_nested_member_query_returns_the_whole_graph(gql: GraphQLClient) -> None:
+def test_nested_member_query_returns_the_whole_graph(pristine_gql: GraphQLClient) -> None:
     expected = richest_member()
-    member = gql.ok(MEMBER_GRAPH, {"number": expected["member_number"]})["member"]
+    member = pristine_gql.ok(MEMBER_GRAPH, {"number": expected["member_number"]})["member"]
 
     assert member["fullName"] == expected["full_name"]
     assert member["status"] == expected["status"]
@@ -86,9 +86,11 @@ def _expected_action(member: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("action", ["REQUEST_MORE_DATA", "MANUAL_REVIEW", "AUTO_PROCESS"])
-def test_agent_context_follows_the_lending_workflow(gql: GraphQLClient, action: str) -> None:
+def test_agent_context_follows_the_lending_workflow(
+    pristine_gql: GraphQLClient, action: str
+) -> None:
     member = next(m for m in demo_members() if _expected_action(m) == action)
-    context = gql.ok(
+    context = pristine_gql.ok(
         """query ($n: String!) { agentContext(memberNumber: $n) {
              member { memberNumber lendingAssessment { action } }
              lendingAssessment { action reason } toolingHint generatedAt } }""",
@@ -101,18 +103,18 @@ def test_agent_context_follows_the_lending_workflow(gql: GraphQLClient, action: 
     assert context["generatedAt"].endswith("+00:00")
 
 
-def test_unknown_member_is_null_not_an_error(gql: GraphQLClient) -> None:
-    data = gql.ok(
+def test_unknown_member_is_null_not_an_error(pristine_gql: GraphQLClient) -> None:
+    data = pristine_gql.ok(
         '{ member(memberNumber: "NOPE") { id } agentContext(memberNumber: "NOPE") { toolingHint } }'
     )
     assert data == {"member": None, "agentContext": None}
 
 
-def test_members_pages_walk_every_member_once_in_order(gql: GraphQLClient) -> None:
+def test_members_pages_walk_every_member_once_in_order(pristine_gql: GraphQLClient) -> None:
     seen: list[str] = []
     after = None
     while True:
-        page = gql.ok(
+        page = pristine_gql.ok(
             """query ($after: String) {
                  members(first: 7, after: $after, filter: {search: "M-"}) {
                    totalCount pageInfo { hasNextPage endCursor } edges { node { memberNumber } }
@@ -128,9 +130,9 @@ def test_members_pages_walk_every_member_once_in_order(gql: GraphQLClient) -> No
     assert page["totalCount"] == len(expected)
 
 
-def test_member_filter_by_status_and_name(gql: GraphQLClient) -> None:
+def test_member_filter_by_status_and_name(pristine_gql: GraphQLClient) -> None:
     retired = sorted(m["member_number"] for m in demo_members() if m["status"] == "RETIRED")
-    data = gql.ok(
+    data = pristine_gql.ok(
         """{ members(first: 100, filter: {status: [RETIRED], search: "M-"}) {
              totalCount edges { node { memberNumber status } } } }"""
     )["members"]
@@ -139,7 +141,7 @@ def test_member_filter_by_status_and_name(gql: GraphQLClient) -> None:
 
     someone = demo_members()[3]
     surname = someone["full_name"].split()[-1].upper()
-    found = gql.ok(
+    found = pristine_gql.ok(
         "query ($s: String) { members(filter: {search: $s}) { edges { node { memberNumber } } } }",
         {"s": surname},
     )["members"]["edges"]
@@ -147,16 +149,16 @@ def test_member_filter_by_status_and_name(gql: GraphQLClient) -> None:
 
 
 @pytest.mark.parametrize("search", ["%", "_", "M-%", "\\"])
-def test_like_wildcards_in_search_are_literal(gql: GraphQLClient, search: str) -> None:
-    data = gql.ok(
+def test_like_wildcards_in_search_are_literal(pristine_gql: GraphQLClient, search: str) -> None:
+    data = pristine_gql.ok(
         "query ($s: String) { members(filter: {search: $s}) { totalCount } }", {"s": search}
     )
     assert data["members"]["totalCount"] == 0
 
 
-def test_node_resolves_every_global_id(gql: GraphQLClient) -> None:
+def test_node_resolves_every_global_id(pristine_gql: GraphQLClient) -> None:
     number = richest_member()["member_number"]
-    data = gql.ok(
+    data = pristine_gql.ok(
         """query ($n: String!) { member(memberNumber: $n) { id
              pensionAccount { id } loanApplications(first: 1) { edges { node { id } } }
              portfolios(first: 1) { edges { node { id recommendations { id } } } }
@@ -172,34 +174,45 @@ def test_node_resolves_every_global_id(gql: GraphQLClient) -> None:
         data["auditLogs"]["edges"][0]["node"]["id"],
     ]
     for global_id in ids:
-        node = gql.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id})["node"]
+        node = pristine_gql.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id})[
+            "node"
+        ]
         assert node == {"id": global_id}
 
 
 @pytest.mark.parametrize("global_id", ["TWVtYmVyOjk5OTk5OTk5", "TWVtYmVyOmFiYw==", "TWVtYmVyOi0x"])
-def test_node_with_unknown_or_malformed_number_is_null(gql: GraphQLClient, global_id: str) -> None:
+def test_node_with_unknown_or_malformed_number_is_null(
+    pristine_gql: GraphQLClient, global_id: str
+) -> None:
     # Member:99999999, Member:abc and Member:-1 identify nothing.
-    assert gql.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id})["node"] is None
+    assert (
+        pristine_gql.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id})["node"]
+        is None
+    )
 
 
 @pytest.mark.parametrize("first", [0, -1, 101, 10_000])
-def test_page_size_outside_1_to_100_is_a_typed_error(gql: GraphQLClient, first: int) -> None:
-    codes = gql.error_codes("query ($f: Int) { members(first: $f) { totalCount } }", {"f": first})
+def test_page_size_outside_1_to_100_is_a_typed_error(
+    pristine_gql: GraphQLClient, first: int
+) -> None:
+    codes = pristine_gql.error_codes(
+        "query ($f: Int) { members(first: $f) { totalCount } }", {"f": first}
+    )
     assert codes == ["INVALID_PAGE_REQUEST"]
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "azE6WzFd", "azE6bm90IGpzb24=", ""])
-def test_foreign_cursor_is_a_typed_error(gql: GraphQLClient, cursor: str) -> None:
-    codes = gql.error_codes(
+def test_foreign_cursor_is_a_typed_error(pristine_gql: GraphQLClient, cursor: str) -> None:
+    codes = pristine_gql.error_codes(
         "query ($a: String) { loanApplications(after: $a) { totalCount } }", {"a": cursor or "x"}
     )
     assert codes == ["INVALID_CURSOR"]
 
 
-def test_loan_and_prediction_filters(gql: GraphQLClient) -> None:
+def test_loan_and_prediction_filters(pristine_gql: GraphQLClient) -> None:
     loans = [loan for m in demo_members() for loan in m.get("loan_applications", [])]
     for decision in ("APPROVED", "REVIEW", "DECLINED"):
-        data = gql.ok(
+        data = pristine_gql.ok(
             "query ($d: LoanDecision) { loanApplications(filter: {decision: $d}) { totalCount } }",
             {"d": decision},
         )
@@ -207,7 +220,7 @@ def test_loan_and_prediction_filters(gql: GraphQLClient) -> None:
             1 for loan in loans if loan["decision"] == decision
         )
     predictions = [p for m in demo_members() for p in m.get("predictions", [])]
-    negative = gql.ok(
+    negative = pristine_gql.ok(
         """{ predictions(first: 100, filter: {sentiment: NEGATIVE}) {
                totalCount edges { node { sentiment } } } }"""
     )["predictions"]
@@ -215,15 +228,15 @@ def test_loan_and_prediction_filters(gql: GraphQLClient) -> None:
     assert {e["node"]["sentiment"] for e in negative["edges"]} == {"NEGATIVE"}
 
 
-def test_audit_log_filters(gql: GraphQLClient) -> None:
+def test_audit_log_filters(pristine_gql: GraphQLClient) -> None:
     member = richest_member()
     entry = member["audit_logs"][0]
-    by_member = gql.ok(
+    by_member = pristine_gql.ok(
         "query ($n: String) { auditLogs(filter: {memberNumber: $n}) { totalCount } }",
         {"n": member["member_number"]},
     )["auditLogs"]
     assert by_member["totalCount"] == len(member["audit_logs"])
-    by_request = gql.ok(
+    by_request = pristine_gql.ok(
         """query ($r: String, $after: DateTime, $before: DateTime) {
              auditLogs(filter: {requestId: $r, createdAfter: $after, createdBefore: $before}) {
                edges { node { requestId action createdAt member { memberNumber } } } } }""",
@@ -236,22 +249,22 @@ def test_audit_log_filters(gql: GraphQLClient) -> None:
     assert by_request
     assert all(e["node"]["requestId"] == entry["request_id"] for e in by_request)
     assert by_request[0]["node"]["action"] == entry["action"]
-    empty_window = gql.ok(
+    empty_window = pristine_gql.ok(
         """query ($t: DateTime) { auditLogs(filter: {createdAfter: $t}) { totalCount } }""",
         {"t": "2100-01-01T00:00:00+00:00"},
     )
     assert empty_window["auditLogs"]["totalCount"] == 0
 
 
-def test_request_id_is_echoed_in_header_and_extensions(gql: GraphQLClient) -> None:
-    response = gql.http.post(
+def test_request_id_is_echoed_in_header_and_extensions(pristine_gql: GraphQLClient) -> None:
+    response = pristine_gql.http.post(
         "/graphql", json={"query": "{ __typename }"}, headers={"X-Request-ID": "trace-123"}
     )
     assert response.headers["X-Request-ID"] == "trace-123"
     assert response.json()["extensions"]["requestId"] == "trace-123"
-    minted = gql.http.post("/graphql", json={"query": "{ __typename }"})
+    minted = pristine_gql.http.post("/graphql", json={"query": "{ __typename }"})
     assert len(minted.headers["X-Request-ID"]) == 32
-    hostile = gql.http.post(
+    hostile = pristine_gql.http.post(
         "/graphql", json={"query": "{ __typename }"}, headers={"X-Request-ID": "a b<script>"}
     )
     assert hostile.headers["X-Request-ID"] != "a b<script>"

@@ -3,8 +3,10 @@ a float; inputs that are not plain decimal strings are rejected before any resol
 
 import re
 from decimal import Decimal
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError, StringValueNode, ValueNode
 
 # Plain decimal notation only: no exponent, no NaN/Infinity, no leading '+', no spaces.
 _DECIMAL_TEXT = re.compile(r"-?(0|[1-9]\d{0,19})(\.\d{1,6})?")
@@ -27,6 +29,17 @@ def parse_decimal(value: object) -> Decimal:
     return Decimal(value)
 
 
+def parse_decimal_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> Decimal:
+    """Literals in the document: a GraphQLError (not a bare ValueError) is what graphql-core
+    reports as a validation error instead of treating it as an unexpected failure."""
+    try:
+        if not isinstance(node, StringValueNode):
+            return parse_decimal(None)
+        return parse_decimal(node.value)
+    except ValueError as error:
+        raise GraphQLError(str(error)) from None
+
+
 DecimalScalar = strawberry.scalar(
     name="Decimal",
     description=(
@@ -35,4 +48,5 @@ DecimalScalar = strawberry.scalar(
     ),
     serialize=serialize_decimal,
     parse_value=parse_decimal,
+    parse_literal=parse_decimal_literal,
 )

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 MemberNumber = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
@@ -14,3 +14,29 @@ LoanAmount = Annotated[Decimal, Field(gt=0, le=Decimal("100000000.00"), decimal_
 AnnualIncome = Annotated[Decimal, Field(gt=0, le=Decimal("1000000000.00"), decimal_places=2)]
 InvestmentAmount = Annotated[Decimal, Field(gt=0, le=Decimal("10000000000.00"), decimal_places=2)]
 NoNulText = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Names of models or agents ("allocation-rules-v1"): recommendations.model_name is VARCHAR(100).
+ModelName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_nul),
+]
+# Free text from people or models: bounded, and no NUL (PostgreSQL text cannot hold it).
+Rationale = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_nul)]
+FeedbackComment = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+# Database ids: positive and within BIGINT, so any other id is simply not found.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]

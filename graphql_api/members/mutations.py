@@ -1,10 +1,124 @@
-"""Member mutations (being written)."""
+"""Member mutations: createMember, and syncMember from the pension provider."""
+
+from functools import partial
+from typing import Annotated
 
 import strawberry
+
+from graphql_api import relations
+from graphql_api.context import Info
+from graphql_api.graph.enums import MemberStatus
+from graphql_api.graph.mutations import Outcome, UserError, input_data, run_mutation
+from graphql_api.kit.errors import CommandRefusedError
+from graphql_api.members import service, sync
+from graphql_api.members.types import Member
+
+_IDEMPOTENCY_KEY_DESCRIPTION = (
+    "1 to 200 characters. A retry with the same key and input returns the first result and"
+    " writes nothing; the same key with other input is refused."
+)
+
+
+@strawberry.input(description="A new member to record.")
+class CreateMemberInput:
+    member_number: str = strawberry.field(
+        description="Business key shared with the pension provider: 1 to 32 letters, digits,"
+        " '.', '_' or '-'. Must not be in use."
+    )
+    full_name: str = strawberry.field(description="Full name, 1 to 200 characters, not blank.")
+    email: str = strawberry.field(
+        description="Contact email address, at most 320 characters, stored as given. Must not"
+        " be in use by another member, ignoring case."
+    )
+    status: MemberStatus = strawberry.field(description="Initial membership state.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=_IDEMPOTENCY_KEY_DESCRIPTION
+    )
+
+
+@strawberry.type(description="Result of createMember.")
+class CreateMemberPayload:
+    member: Member | None = strawberry.field(description="The new member; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was written; empty on success."
+    )
+
+
+@strawberry.input(description="Which member to refresh from the pension provider.")
+class SyncMemberInput:
+    member_number: str = strawberry.field(
+        description="The member number the pension provider knows the member by."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=_IDEMPOTENCY_KEY_DESCRIPTION
+    )
+
+
+@strawberry.type(description="Result of syncMember.")
+class SyncMemberPayload:
+    member: Member | None = strawberry.field(
+        description="The member as stored after the sync; null when refused."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was written; empty on success."
+    )
 
 
 @strawberry.type
 class MemberMutation:
-    @strawberry.mutation(description="Placeholder until the members mutations land.")
-    def placeholder_members(self) -> bool:
-        return False
+    @strawberry.mutation(
+        description="Record a new member (no pension account until the first syncMember),"
+        " audited as member.created in the same transaction."
+    )
+    async def create_member(
+        self,
+        info: Info,
+        input: Annotated[CreateMemberInput, strawberry.argument(description="The new member.")],
+    ) -> CreateMemberPayload:
+        outcome = await run_mutation(
+            info,
+            operation=service.CREATE_OPERATION,
+            command=lambda: service.CreateMemberCommand.parse(input_data(input)),
+            work=service.create_member,
+        )
+        return CreateMemberPayload(
+            member=await outcome.load(info, relations.MEMBER_BY_ID, Member),
+            user_errors=outcome.user_errors,
+        )
+
+    @strawberry.mutation(
+        description="Refresh a member from the pension provider: creates the member if new"
+        " (email null), updates name, status and pension account, and audits what changed as"
+        " member.synced. Nothing is written when the provider fails (UPSTREAM_* errors)."
+    )
+    async def sync_member(
+        self,
+        info: Info,
+        input: Annotated[SyncMemberInput, strawberry.argument(description="The member to sync.")],
+    ) -> SyncMemberPayload:
+        outcome = await _sync(info, input)
+        return SyncMemberPayload(
+            member=await outcome.load(info, relations.MEMBER_BY_ID, Member),
+            user_errors=outcome.user_errors,
+        )
+
+
+async def _sync(info: Info, input: SyncMemberInput) -> Outcome:
+    """Validate, ask the provider with no transaction open, then store in one transaction."""
+    context = info.context
+    try:
+        command = sync.SyncMemberCommand.parse(input_data(input))
+        upstream = None
+        # A claimed key replays (or is refused) in the transaction: no need to ask upstream.
+        if not await sync.idempotency_key_used(
+            context.sessionmaker, actor=context.actor, key=command.idempotency_key
+        ):
+            upstream = await sync.fetch_upstream(context.pension_client, command.member_number)
+    except CommandRefusedError as refused:
+        return Outcome(None, [UserError.from_problem(p) for p in refused.problems])
+    return await run_mutation(
+        info,
+        operation=sync.OPERATION,
+        command=lambda: command,
+        work=partial(sync.sync_member, upstream=upstream),
+    )

@@ -8,8 +8,9 @@ from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import Sentiment
 from graphql_api.graph.fields import list_connection
+from graphql_api.predictions import repository
 from graphql_api.predictions.repository import PredictionCriteria, prediction_listing
-from graphql_api.predictions.types import Prediction, PredictionConnection
+from graphql_api.predictions.types import ModelPerformance, Prediction, PredictionConnection
 
 
 @strawberry.input(description="Narrows a predictions query.")
@@ -50,3 +51,21 @@ class PredictionQuery:
             info, prediction_listing(criteria), first=first, after=after,
             connection=PredictionConnection, node_type=Prediction,
         )  # fmt: skip
+
+    @strawberry.field(
+        description="Per sentiment model version: predictions made, feedback received and the"
+        " share of feedback saying the model was right; ordered by model version."
+    )
+    async def model_performance(self, info: Info) -> list[ModelPerformance]:
+        async with info.context.sessionmaker() as session:
+            rows = await repository.model_performance(session)
+        return [
+            ModelPerformance(
+                model_version=row.model_version,
+                predictions=row.predictions,
+                feedback_count=row.feedback_count,
+                correct_count=row.correct_count,
+                accuracy=row.accuracy,
+            )
+            for row in rows
+        ]

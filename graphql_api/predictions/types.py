@@ -83,3 +83,17 @@ class Prediction(relay.Node, RowBacked):
 @strawberry.type(name="PredictionConnection", description="A page of predictions.")
 class PredictionConnection(CountedConnection[Prediction]):
     pass
+
+
+@strawberry.type(description="How one sentiment model version has performed, judged by feedback.")
+class ModelPerformance:
+    model_version: str = strawberry.field(description="Model and version, e.g. vader-3.3.2.")
+    predictions: int = strawberry.field(description="Predictions this version has made.")
+    feedback_count: int = strawberry.field(
+        description="Feedback received on those predictions (a prediction may get several)."
+    )
+    correct_count: int = strawberry.field(description="Feedback that said the model was right.")
+    accuracy: Decimal | None = strawberry.field(
+        description="correctCount / feedbackCount to 4 decimal places (half up); null before"
+        " any feedback."
+    )
