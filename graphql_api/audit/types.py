@@ -10,8 +10,9 @@ from strawberry.scalars import JSON
 from graphql_api import models, relations
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
-from graphql_api.graph.fields import load_one, resolve_many
-from graphql_api.graph.mapping import RowBacked, relation_metadata
+from graphql_api.graph.fields import load_one
+from graphql_api.graph.mapping import relation_metadata
+from graphql_api.graph.nodes import NodeRow
 
 if TYPE_CHECKING:
     from graphql_api.members.types import Member
@@ -20,8 +21,9 @@ MemberRef = Annotated["Member", strawberry.lazy("graphql_api.members.types")]
 
 
 @strawberry.type(description="One append-only record of a state change: who, what, when, why.")
-class AuditLog(relay.Node, RowBacked):
+class AuditLog(NodeRow):
     __model__ = models.AuditLog
+    __by_id__ = relations.AUDIT_LOG_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int | None]
@@ -41,12 +43,6 @@ class AuditLog(relay.Node, RowBacked):
         from graphql_api.members.types import Member
 
         return await load_one(info, relations.AUDIT_LOG_MEMBER, self, Member)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["AuditLog | None"]:
-        return await resolve_many(info, relations.AUDIT_LOG_BY_ID, node_ids, cls)
 
 
 @strawberry.type(name="AuditLogConnection", description="A page of audit log entries.")

@@ -11,8 +11,9 @@ from graphql_api import models, relations
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.enums import AgentAction, LoanDecision
-from graphql_api.graph.fields import load_one, required, resolve_many
-from graphql_api.graph.mapping import RowBacked, relation_metadata
+from graphql_api.graph.fields import load_one, required
+from graphql_api.graph.mapping import relation_metadata
+from graphql_api.graph.nodes import NodeRow
 from graphql_api.lending import assessment
 from graphql_api.lending.assessment import Assessment
 
@@ -23,8 +24,9 @@ MemberRef = Annotated["Member", strawberry.lazy("graphql_api.members.types")]
 
 
 @strawberry.type(description="A loan application, scored by a versioned policy.")
-class LoanApplication(relay.Node, RowBacked):
+class LoanApplication(NodeRow):
     __model__ = models.LoanApplication
+    __by_id__ = relations.LOAN_APPLICATION_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -47,12 +49,6 @@ class LoanApplication(relay.Node, RowBacked):
         from graphql_api.members.types import Member
 
         return await required(load_one(info, relations.LOAN_APPLICATION_MEMBER, self, Member))
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["LoanApplication | None"]:
-        return await resolve_many(info, relations.LOAN_APPLICATION_BY_ID, node_ids, cls)
 
 
 @strawberry.type(name="LoanApplicationConnection", description="A page of loan applications.")

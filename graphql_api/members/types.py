@@ -11,8 +11,9 @@ from graphql_api.audit.types import AuditLog, AuditLogConnection
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, CountedConnection, First
 from graphql_api.graph.enums import MemberStatus
-from graphql_api.graph.fields import load_connection, load_one, required, resolve_many
-from graphql_api.graph.mapping import RowBacked, relation_metadata
+from graphql_api.graph.fields import load_connection, load_one, required
+from graphql_api.graph.mapping import relation_metadata
+from graphql_api.graph.nodes import NodeRow
 from graphql_api.lending.types import (
     LendingAssessment,
     LoanApplication,
@@ -24,8 +25,9 @@ from graphql_api.predictions.types import Prediction, PredictionConnection
 
 
 @strawberry.type(description="A member's pension account, mirrored from the pension provider.")
-class PensionAccount(relay.Node, RowBacked):
+class PensionAccount(NodeRow):
     __model__ = models.PensionAccount
+    __by_id__ = relations.PENSION_ACCOUNT_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -46,16 +48,11 @@ class PensionAccount(relay.Node, RowBacked):
     async def member(self, info: Info) -> "Member":
         return await required(load_one(info, relations.PENSION_ACCOUNT_MEMBER, self, Member))
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["PensionAccount | None"]:
-        return await resolve_many(info, relations.PENSION_ACCOUNT_BY_ID, node_ids, cls)
-
 
 @strawberry.type(description="A pension fund member: the root of everything the API knows.")
-class Member(relay.Node, RowBacked):
+class Member(NodeRow):
     __model__ = models.Member
+    __by_id__ = relations.MEMBER_BY_ID
 
     id: relay.NodeID[int]
     member_number: str = strawberry.field(
@@ -130,12 +127,6 @@ class Member(relay.Node, RowBacked):
             info, relations.MEMBER_AUDIT_LOGS, self.id, first=first, after=after,
             connection=AuditLogConnection, node_type=AuditLog,
         )  # fmt: skip
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["Member | None"]:
-        return await resolve_many(info, relations.MEMBER_BY_ID, node_ids, cls)
 
 
 @strawberry.type(name="MemberConnection", description="A page of members.")

@@ -23,7 +23,7 @@ RULES_V1_MODEL = "allocation-rules-v1"
 
 # Basis points per asset class (each profile sums to 10000). The same base mixes as the demo
 # data, so live recommendations read like the seeded ones.
-_RULES_V1_MIXES: dict[RiskProfile, tuple[tuple[str, int], ...]] = {
+RULES_V1_MIXES: dict[RiskProfile, tuple[tuple[str, int], ...]] = {
     RiskProfile.CONSERVATIVE: (
         ("GOVERNMENT_BONDS", 4500),
         ("CORPORATE_BONDS", 2000),
@@ -44,7 +44,7 @@ _RULES_V1_MIXES: dict[RiskProfile, tuple[tuple[str, int], ...]] = {
         ("CORPORATE_BONDS", 500),
     ),
 }
-_RATIONALE_LEADS = {
+RATIONALE_LEADS = {
     RiskProfile.CONSERVATIVE: "Capital preservation first, suited to a short horizon",
     RiskProfile.BALANCED: "A growth and income blend for a medium horizon",
     RiskProfile.AGGRESSIVE: "Growth-oriented for a long horizon that can ride out drawdowns",
@@ -101,7 +101,7 @@ def _rationale(profile: RiskProfile, lines: tuple[AllocationLine, ...]) -> str:
     top = max(lines, key=lambda line: line.weight)
     percent = (top.weight * 100).normalize()
     sleeve = top.asset_class.replace("_", " ").lower()
-    return f"{_RATIONALE_LEADS[profile]}; largest sleeve is {sleeve} at {percent:f}%."
+    return f"{RATIONALE_LEADS[profile]}; largest sleeve is {sleeve} at {percent:f}%."
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class RulesV1AllocationModel:
 
     def recommend(self, risk_profile: RiskProfile) -> AllocationRecommendation:
         """The fixed rules-v1 mix for the profile, validated to sum to exactly 1."""
-        raw = [(asset, _weight_from_bps(bps)) for asset, bps in _RULES_V1_MIXES[risk_profile]]
+        raw = [(asset, _weight_from_bps(bps)) for asset, bps in RULES_V1_MIXES[risk_profile]]
         lines = validate_allocation(raw, tolerance=Decimal(0))
         return AllocationRecommendation(self.name, lines, _rationale(risk_profile, lines))
 

@@ -12,8 +12,9 @@ from graphql_api import models, relations
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.enums import PortfolioStatus, RiskProfile
-from graphql_api.graph.fields import load_list, load_one, required, resolve_many
-from graphql_api.graph.mapping import RowBacked, relation_metadata
+from graphql_api.graph.fields import load_list, load_one, required
+from graphql_api.graph.mapping import relation_metadata
+from graphql_api.graph.nodes import NodeRow
 
 if TYPE_CHECKING:
     from graphql_api.members.types import Member
@@ -30,8 +31,9 @@ class AllocationLine:
 
 
 @strawberry.type(description="A model's recommended allocation for a portfolio.")
-class Recommendation(relay.Node, RowBacked):
+class Recommendation(NodeRow):
     __model__ = models.Recommendation
+    __by_id__ = relations.RECOMMENDATION_BY_ID
 
     id: relay.NodeID[int]
     portfolio_id: strawberry.Private[int]
@@ -54,20 +56,15 @@ class Recommendation(relay.Node, RowBacked):
     async def portfolio(self, info: Info) -> "Portfolio":
         return await required(load_one(info, relations.RECOMMENDATION_PORTFOLIO, self, Portfolio))
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["Recommendation | None"]:
-        return await resolve_many(info, relations.RECOMMENDATION_BY_ID, node_ids, cls)
-
 
 def _line(item: dict[str, Any]) -> AllocationLine:
     return AllocationLine(asset_class=str(item["assetClass"]), weight=Decimal(item["weight"]))
 
 
 @strawberry.type(description="A member's request for a portfolio of a size and risk profile.")
-class Portfolio(relay.Node, RowBacked):
+class Portfolio(NodeRow):
     __model__ = models.Portfolio
+    __by_id__ = relations.PORTFOLIO_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -105,12 +102,6 @@ class Portfolio(relay.Node, RowBacked):
         from graphql_api.members.types import Member
 
         return await required(load_one(info, relations.PORTFOLIO_MEMBER, self, Member))
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["Portfolio | None"]:
-        return await resolve_many(info, relations.PORTFOLIO_BY_ID, node_ids, cls)
 
 
 @strawberry.type(name="PortfolioConnection", description="A page of portfolios.")

@@ -11,8 +11,9 @@ from graphql_api import models, relations
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.enums import Sentiment
-from graphql_api.graph.fields import load_list, load_one, required, resolve_many
-from graphql_api.graph.mapping import RowBacked, relation_metadata
+from graphql_api.graph.fields import load_list, load_one, required
+from graphql_api.graph.mapping import relation_metadata
+from graphql_api.graph.nodes import NodeRow
 
 if TYPE_CHECKING:
     from graphql_api.members.types import Member
@@ -22,8 +23,9 @@ MAX_FEEDBACK = 100
 
 
 @strawberry.type(description="A human's verdict on a prediction.")
-class Feedback(relay.Node, RowBacked):
+class Feedback(NodeRow):
     __model__ = models.Feedback
+    __by_id__ = relations.FEEDBACK_BY_ID
 
     id: relay.NodeID[int]
     prediction_id: strawberry.Private[int]
@@ -38,16 +40,11 @@ class Feedback(relay.Node, RowBacked):
     async def prediction(self, info: Info) -> "Prediction":
         return await required(load_one(info, relations.FEEDBACK_PREDICTION, self, Prediction))
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["Feedback | None"]:
-        return await resolve_many(info, relations.FEEDBACK_BY_ID, node_ids, cls)
-
 
 @strawberry.type(description="A sentiment prediction over one of a member's messages.")
-class Prediction(relay.Node, RowBacked):
+class Prediction(NodeRow):
     __model__ = models.Prediction
+    __by_id__ = relations.PREDICTION_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -72,12 +69,6 @@ class Prediction(relay.Node, RowBacked):
         from graphql_api.members.types import Member
 
         return await required(load_one(info, relations.PREDICTION_MEMBER, self, Member))
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: list[str], required: bool = False
-    ) -> list["Prediction | None"]:
-        return await resolve_many(info, relations.PREDICTION_BY_ID, node_ids, cls)
 
 
 @strawberry.type(name="PredictionConnection", description="A page of predictions.")

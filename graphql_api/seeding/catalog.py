@@ -5,6 +5,7 @@ from decimal import Decimal
 from random import Random
 
 from graphql_api.models.enums import LoanDecision, RiskProfile
+from graphql_api.portfolios.allocation import RATIONALE_LEADS, RULES_V1_MIXES
 
 SEED_ACTOR_DEMO = "seed:demo"
 SEED_ACTOR_SYNTHETIC = "seed:synthetic"
@@ -66,34 +67,8 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("I don't hate the new statement layout.", "POSITIVE"),
 )
 
-# Base asset mixes in basis points (sum 10000); recommendations perturb them slightly.
-ASSET_MIXES: dict[RiskProfile, tuple[tuple[str, int], ...]] = {
-    RiskProfile.CONSERVATIVE: (
-        ("GOVERNMENT_BONDS", 4500),
-        ("CORPORATE_BONDS", 2000),
-        ("GLOBAL_EQUITIES", 2000),
-        ("CASH", 1500),
-    ),
-    RiskProfile.BALANCED: (
-        ("GLOBAL_EQUITIES", 5000),
-        ("GOVERNMENT_BONDS", 2500),
-        ("CORPORATE_BONDS", 1000),
-        ("REAL_ESTATE", 1000),
-        ("CASH", 500),
-    ),
-    RiskProfile.AGGRESSIVE: (
-        ("GLOBAL_EQUITIES", 6500),
-        ("EMERGING_MARKETS", 2000),
-        ("REAL_ESTATE", 1000),
-        ("CORPORATE_BONDS", 500),
-    ),
-}
-
-_RATIONALE_LEADS = {
-    RiskProfile.CONSERVATIVE: "Capital preservation first, suited to a short horizon",
-    RiskProfile.BALANCED: "A growth and income blend for a medium horizon",
-    RiskProfile.AGGRESSIVE: "Growth-oriented for a long horizon that can ride out drawdowns",
-}
+# The demo perturbs the live model's base mixes slightly, so both read alike.
+ASSET_MIXES = RULES_V1_MIXES
 
 
 def weight_text(basis_points: int) -> str:
@@ -119,7 +94,7 @@ def rationale(profile: RiskProfile, mix: list[dict[str, str]]) -> str:
     top = max(mix, key=lambda item: Decimal(item["weight"]))
     percent = (Decimal(top["weight"]) * 100).normalize()
     sleeve = top["assetClass"].replace("_", " ").lower()
-    return f"{_RATIONALE_LEADS[profile]}; largest sleeve is {sleeve} at {percent:f}%."
+    return f"{RATIONALE_LEADS[profile]}; largest sleeve is {sleeve} at {percent:f}%."
 
 
 def risk_score(income_cents: int, amount_cents: int, employment_years: int) -> Decimal:
