@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import strawberry
 from strawberry.fastapi import BaseContext
 
+from graphql_api.auth.service import Viewer
 from graphql_api.config import Settings
 from graphql_api.db import SessionMaker
 from graphql_api.graph.loaders import Loaders
@@ -21,15 +22,24 @@ class Context(BaseContext):
     sentiment_model: SentimentModel
     # None when no provider is configured: syncMember then reports UPSTREAM_UNAVAILABLE.
     pension_client: PensionClient | None
-    # Who is calling; stamped on audit rows. API keys (issue 4) will name the caller.
-    actor: str = "anonymous"
+    # The authenticated caller (None only where no authentication runs, e.g. unit tests).
+    viewer: Viewer | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
 
+    @property
+    def actor(self) -> str:
+        """Stamped on audit rows."""
+        return self.viewer.actor if self.viewer else "anonymous"
+
+    @property
+    def member_scope(self) -> int | None:
+        return self.viewer.member_id if self.viewer else None
+
     def refresh_loaders(self) -> None:
         """Drop every cached row: called after a mutation commits."""
-        self.loaders = Loaders(self.sessionmaker)
+        self.loaders = Loaders(self.sessionmaker, self.member_scope)
 
 
 Info = strawberry.Info[Context, None]

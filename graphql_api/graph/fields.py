@@ -87,6 +87,7 @@ async def list_connection(
 ) -> ConnT:
     """A top-level connection: one short session for the page, another only if counted."""
     request = PageRequest.create(first, after, listing.ordering)
+    listing = listing.scoped(info.context.loaders.scope)
     sessionmaker = info.context.sessionmaker
     async with sessionmaker() as session:
         page = await listing.fetch_page(session, request)

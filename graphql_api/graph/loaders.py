@@ -15,6 +15,7 @@ from graphql_api import relations
 from graphql_api.db import SessionMaker
 from graphql_api.kit.pagination import PageRequest
 from graphql_api.kit.relations import ByKey, ToMany, ToOne
+from graphql_api.kit.scoping import MemberScope
 
 T = TypeVar("T")
 PageKey = tuple[int, PageRequest]
@@ -24,8 +25,10 @@ class Loaders:
     """All loaders of one request. Construct inside the running event loop (aiodataloader
     binds to the loop in __init__), i.e. in the async context getter."""
 
-    def __init__(self, sessionmaker: SessionMaker) -> None:
+    def __init__(self, sessionmaker: SessionMaker, scope: MemberScope = None) -> None:
         self._sessionmaker = sessionmaker
+        # Every batch query is restricted in SQL to what this request may see.
+        self.scope = scope
         lookups = [*relations.ALL_LOOKUPS, *(r.lookup for r in relations.ALL_TO_ONE)]
         self._lookups = {spec.key: self._lookup_loader(spec) for spec in lookups}
         self._pages = {rel.key: self._page_loader(rel) for rel in relations.ALL_TO_MANY}
@@ -58,10 +61,10 @@ class Loaders:
         return DataLoader(load)
 
     def _lookup_loader(self, spec: ByKey) -> DataLoader[Any, Any]:
-        return self._batch(spec.load)
+        return self._batch(lambda session, keys: spec.load(session, keys, self.scope))
 
     def _count_loader(self, relation: ToMany) -> DataLoader[Any, Any]:
-        return self._batch(relation.load_counts)
+        return self._batch(lambda session, ids: relation.load_counts(session, ids, self.scope))
 
     def _page_loader(self, relation: ToMany) -> DataLoader[Any, Any]:
         async def load_pages(session: Any, keys: Sequence[PageKey]) -> list[list[Any]]:
@@ -72,7 +75,7 @@ class Loaders:
                 by_request[request].append(parent_id)
             pages: dict[PageKey, list[Any]] = {}
             for request, parent_ids in by_request.items():
-                loaded = await relation.load_pages(session, parent_ids, request)
+                loaded = await relation.load_pages(session, parent_ids, request, self.scope)
                 pages.update(
                     ((pid, request), rows) for pid, rows in zip(parent_ids, loaded, strict=False)
                 )

@@ -69,7 +69,9 @@ async def run_mutation(
     returns the first request's id without running `work` at all.
     """
     context = info.context
-    meta = RequestMeta(request_id=context.request_id, actor=context.actor)
+    meta = RequestMeta(
+        request_id=context.request_id, actor=context.actor, member_scope=context.member_scope
+    )
     try:
         parsed = command()
         result_id = await run_idempotent(

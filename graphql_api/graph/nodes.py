@@ -21,4 +21,3 @@ class NodeRow(relay.Node, RowBacked):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         return await resolve_many(info, cls.__by_id__, list(node_ids), cls)
-

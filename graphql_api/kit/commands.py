@@ -18,6 +18,8 @@ class RequestMeta:
 
     request_id: str
     actor: str
+    # Set for MEMBER keys: commands may only touch this member's rows.
+    member_scope: int | None = None
 
 
 class CommandInput(BaseModel):

@@ -1,12 +1,13 @@
 """Top-level lists: a model, filter conditions and an ordering, paged by keyset."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.kit.pagination import Ordering, Page, PageRequest
+from graphql_api.kit.scoping import MemberScope, owned_by
 from graphql_api.models import Base
 
 
@@ -15,6 +16,12 @@ class Listing:
     model: type[Base]
     ordering: Ordering
     conditions: tuple[ColumnElement[bool], ...] = ()
+
+    def scoped(self, scope: MemberScope) -> "Listing":
+        """The same listing restricted to one member's rows (no-op when unrestricted)."""
+        if scope is None:
+            return self
+        return replace(self, conditions=(*self.conditions, owned_by(self.model, scope)))
 
     def page_statement(self, request: PageRequest) -> Select[Any]:
         statement = select(self.model).where(*self.conditions)

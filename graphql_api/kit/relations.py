@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from graphql_api.kit.pagination import Ordering, PageRequest
+from graphql_api.kit.scoping import MemberScope, owned_by
 from graphql_api.models import Base
 
 
@@ -38,13 +39,15 @@ class ByKey:
     def model(self) -> type[Base]:
         return cast(type[Base], self.column.class_)
 
-    def statement(self) -> Select[Any]:
+    def statement(self, scope: MemberScope = None) -> Select[Any]:
         # `= ANY($1)` keeps one SQL text for every batch size (asyncpg caches statements).
         keys = bindparam("keys", type_=_key_array_type(self.column))
-        return select(self.model).where(self.column == func.any(keys))
+        return select(self.model).where(self.column == func.any(keys), owned_by(self.model, scope))
 
-    async def load(self, session: AsyncSession, keys: Sequence[Any]) -> list[Any | None]:
-        rows = (await session.scalars(self.statement(), {"keys": list(keys)})).all()
+    async def load(
+        self, session: AsyncSession, keys: Sequence[Any], scope: MemberScope = None
+    ) -> list[Any | None]:
+        rows = (await session.scalars(self.statement(scope), {"keys": list(keys)})).all()
         by_key = {getattr(row, self.column.key): row for row in rows}
         return [by_key.get(key) for key in keys]
 
@@ -88,35 +91,47 @@ class ToMany:
     def key(self) -> str:
         return f"{self.model.__tablename__}.{self.foreign_key.key}:{self.name}"
 
-    def page_statement(self, request: PageRequest) -> Select[Any]:
+    def page_statement(self, request: PageRequest, scope: MemberScope = None) -> Select[Any]:
         """One LATERAL subquery per parent: each parent gets its own LIMIT on the
         (foreign key, created_at DESC, id DESC) index, in a single statement."""
         parent_ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
         parents = func.unnest(parent_ids).table_valued("parent_id").render_derived("parents")
-        inner = select(self.model).where(self.foreign_key == parents.c.parent_id)
+        inner = select(self.model).where(
+            self.foreign_key == parents.c.parent_id, owned_by(self.model, scope)
+        )
         if request.after is not None:
             inner = inner.where(self.ordering.after(request.after))
         page = inner.order_by(*self.ordering.order_by()).limit(request.limit + 1).lateral("page")
         return select(aliased(self.model, page)).select_from(parents).join(page, true())
 
     async def load_pages(
-        self, session: AsyncSession, parent_ids: Sequence[int], request: PageRequest
+        self,
+        session: AsyncSession,
+        parent_ids: Sequence[int],
+        request: PageRequest,
+        scope: MemberScope = None,
     ) -> list[list[Any]]:
-        result = await session.scalars(self.page_statement(request), {"parent_ids": parent_ids})
+        result = await session.scalars(
+            self.page_statement(request, scope), {"parent_ids": parent_ids}
+        )
         grouped: dict[int, list[Any]] = defaultdict(list)
         for row in result:
             grouped[getattr(row, self.foreign_key.key)].append(row)
         return [grouped.get(parent_id, []) for parent_id in parent_ids]
 
-    def count_statement(self) -> Select[Any]:
+    def count_statement(self, scope: MemberScope = None) -> Select[Any]:
         ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
         return (
             select(self.foreign_key, func.count())
-            .where(self.foreign_key == func.any(ids))
+            .where(self.foreign_key == func.any(ids), owned_by(self.model, scope))
             .group_by(self.foreign_key)
         )
 
-    async def load_counts(self, session: AsyncSession, parent_ids: Sequence[int]) -> list[int]:
-        result = await session.execute(self.count_statement(), {"parent_ids": list(parent_ids)})
+    async def load_counts(
+        self, session: AsyncSession, parent_ids: Sequence[int], scope: MemberScope = None
+    ) -> list[int]:
+        result = await session.execute(
+            self.count_statement(scope), {"parent_ids": list(parent_ids)}
+        )
         counts: dict[int, int] = dict(result.all())
         return [counts.get(parent_id, 0) for parent_id in parent_ids]

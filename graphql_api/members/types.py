@@ -14,6 +14,7 @@ from graphql_api.graph.enums import MemberStatus
 from graphql_api.graph.fields import load_connection, load_one, required
 from graphql_api.graph.mapping import relation_metadata
 from graphql_api.graph.nodes import NodeRow
+from graphql_api.graph.permissions import MaskEmailForAgents
 from graphql_api.lending.types import (
     LendingAssessment,
     LoanApplication,
@@ -61,6 +62,8 @@ class Member(NodeRow):
     full_name: str = strawberry.field(description="The member's full name.")
     email: str | None = strawberry.field(
         description="Contact email address; null when unknown (e.g. synced from the provider)."
+        " Masked (a***@example.org) for AGENT keys.",
+        extensions=[MaskEmailForAgents()],
     )
     status: MemberStatus = strawberry.field(description="Membership lifecycle state.")
     created_at: datetime = strawberry.field(description="When the member was first recorded.")

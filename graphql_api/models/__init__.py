@@ -1,5 +1,6 @@
 """All SQLAlchemy models, imported here so Alembic and the mappers see one complete metadata."""
 
+from graphql_api.models.api_key import ApiKey
 from graphql_api.models.audit_log import AuditLog
 from graphql_api.models.base import Base
 from graphql_api.models.enums import (
@@ -8,6 +9,7 @@ from graphql_api.models.enums import (
     MemberStatus,
     PortfolioStatus,
     RiskProfile,
+    Role,
     Sentiment,
 )
 from graphql_api.models.idempotency_key import IdempotencyKey
@@ -19,6 +21,7 @@ from graphql_api.models.prediction import Feedback, Prediction
 
 __all__ = [
     "AgentAction",
+    "ApiKey",
     "AuditLog",
     "Base",
     "Feedback",
@@ -33,5 +36,6 @@ __all__ = [
     "Prediction",
     "Recommendation",
     "RiskProfile",
+    "Role",
     "Sentiment",
 ]

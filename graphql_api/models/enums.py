@@ -41,3 +41,12 @@ class AgentAction(enum.StrEnum):
     REQUEST_MORE_DATA = "REQUEST_MORE_DATA"
     MANUAL_REVIEW = "MANUAL_REVIEW"
     AUTO_PROCESS = "AUTO_PROCESS"
+
+
+class Role(enum.StrEnum):
+    """What an API key may do; see graphql_api/auth/matrix.py for the permission matrix."""
+
+    ADMIN = "ADMIN"
+    ADVISOR = "ADVISOR"
+    AGENT = "AGENT"
+    MEMBER = "MEMBER"

@@ -12,6 +12,7 @@ from graphql_api.audit import service as audit_service
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import ErrorCode, refuse
 from graphql_api.kit.fields import FeedbackComment, IdempotencyKey, MemberNumber, RowId
+from graphql_api.kit.scoping import owned_by
 from graphql_api.members.service import require_member
 from graphql_api.models import Feedback, Prediction
 from graphql_api.predictions.sentiment import (
@@ -91,7 +92,9 @@ async def submit_feedback(
 ) -> int:
     """Record whether a prediction was right; audited as feedback.submitted for its member."""
     member_id = await session.scalar(
-        select(Prediction.member_id).where(Prediction.id == command.prediction_id)
+        select(Prediction.member_id).where(
+            Prediction.id == command.prediction_id, owned_by(Prediction, meta.member_scope)
+        )
     )
     if member_id is None:
         raise refuse(ErrorCode.NOT_FOUND, "No prediction with this id.", "prediction_id")

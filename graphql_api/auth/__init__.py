@@ -1,0 +1,1 @@
+"""API keys, roles and what each role may see and do."""
