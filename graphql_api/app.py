@@ -5,11 +5,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
+from cross_web import HTTPException
+from fastapi import FastAPI, Request, Response, WebSocket
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types.unset import UNSET
 
+from graphql_api.auth.middleware import ApiKeyAuthMiddleware
 from graphql_api.config import Settings, get_settings
 from graphql_api.context import Context
 from graphql_api.db import create_engine, create_sessionmaker
@@ -17,6 +20,8 @@ from graphql_api.graph.loaders import Loaders
 from graphql_api.observability import install_statement_counter, request_id_from
 from graphql_api.predictions.sentiment import load_model
 from graphql_api.schema import schema
+from graphql_api.security import install_security
+from graphql_api.security.http import CODE_BY_STATUS, error_body, install_deadline_cancellation
 from graphql_api.upstream import PensionClient
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -26,6 +31,24 @@ class FinanceGraphQLRouter(GraphQLRouter[Context, None]):
     # orjson is several times faster than json.dumps on large nested results.
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        # Strawberry answers its HTTP-level refusals (e.g. an unknown operationName, GraphiQL
+        # when disabled) in plain text; give them the GraphQL error shape like ours.
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            code = CODE_BY_STATUS.get(error.status_code, "BAD_REQUEST")
+            return Response(
+                error_body(error.reason, code),
+                status_code=error.status_code,
+                media_type="application/json",
+            )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings, database_url)
         if settings.query_stats_enabled:
             install_statement_counter(engine)
+        install_deadline_cancellation(engine)
         app.state.sessionmaker = create_sessionmaker(engine)
         # Loaded once per process: model start-up is slow, prediction is not.
         app.state.sentiment_model = load_model(settings.sentiment_model)
@@ -51,11 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     async def get_context(request: Request) -> Context:
-        # Built per request inside the running loop: aiodataloader binds to it.
+        # Built per request inside the running loop: aiodataloader binds to it. A MEMBER
+        # key's loaders read only its own member's rows (scoping is in the SQL).
+        viewer = getattr(request.state, "viewer", None)  # None only for the GraphiQL page
         return Context(
             settings=settings,
             sessionmaker=request.app.state.sessionmaker,
-            loaders=Loaders(request.app.state.sessionmaker),
+            loaders=Loaders(request.app.state.sessionmaker, viewer.member_id if viewer else None),
+            viewer=viewer,
             request_id=request.state.request_id,
             sentiment_model=request.app.state.sentiment_model,
             pension_client=request.app.state.pension_client,
@@ -68,12 +95,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    # add_middleware prepends (the last added runs first); a request meets, in this order:
+    # request id -> security guard (method, media type, body size, deadline) -> auth ->
+    # rate limit -> router. Auth goes before install_security (see its docstring).
+    app.add_middleware(ApiKeyAuthMiddleware)
+    install_security(app, settings)
     app.add_middleware(RequestIdMiddleware)
     router = FinanceGraphQLRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        # JSON POST only: no operation runs over GET (the guard refuses it first anyway).
+        allow_queries_via_get=False,
         multipart_uploads_enabled=False,
+        # No subscriptions in the schema; WebSocket operations would skip the HTTP checks.
+        subscription_protocols=(),
     )
     app.include_router(router, prefix="/graphql")
     app.get("/healthz", include_in_schema=False)(_health)

@@ -7,9 +7,15 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING
 
+from graphql_api.auth.bootstrap import KEY_FILE, banner
+from graphql_api.auth.cli import add_keys_command
 from graphql_api.bench import add_bench_command
 from graphql_api.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from graphql_api.embedded import EmbeddedDatabase
 
 logger = logging.getLogger("graphql_api")
 
@@ -54,36 +60,54 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="print the sorted GraphQL SDL")
     export.set_defaults(handler=_export_schema)
     add_bench_command(commands)
+    add_keys_command(commands)
     return parser
 
 
 def database_url(settings: Settings) -> str:
-    """The configured server, or the embedded one (started and migrated here)."""
+    """The configured server, or the embedded one (started here): the URL to migrate and seed
+    with, which on the embedded server is the owner role's (docs/database-roles.md)."""
     if settings.database_url:
         return settings.database_url
+    return _embedded(settings).owner_url
+
+
+def _embedded(settings: Settings) -> "EmbeddedDatabase":
     if settings.is_production:
         raise SystemExit("FINANCE_API_ENV=production requires DATABASE_URL.")
     from graphql_api.embedded import start_embedded
 
-    _, url = start_embedded(settings.data_dir)
+    database = start_embedded(settings.data_dir, _app_role(settings))
     logger.info("embedded PostgreSQL running from %s", settings.data_dir.resolve())
-    return url
+    return database
+
+
+def _app_role(settings: Settings) -> str:
+    """Whose grants migrating re-applies: "" (external servers only) leaves grants alone."""
+    from graphql_api.db_roles import APP_ROLE
+
+    return settings.app_db_role or ("" if settings.database_url else APP_ROLE)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from graphql_api import migrate
+    from graphql_api.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
     from graphql_api.serve import sandbox_unless_configured
 
     settings = get_settings()
     embedded = not settings.database_url
-    url = database_url(settings)
+    # An external DATABASE_URL is used as given: it should be the app role's.
+    url = settings.database_url or ""
     if embedded:
-        migrate.upgrade(url)
-        if not args.no_demo and asyncio.run(load_demo(url)):
+        database = _embedded(settings)
+        upgrade_and_grant(database.owner_url, _app_role(settings))
+        if not args.no_demo and asyncio.run(load_demo(database.owner_url)):
             logger.info("loaded the demo data")
+        # The API connects as the app role: no DDL, no UPDATE/DELETE/TRUNCATE on audit_logs.
+        url = database.app_url
+        admin_key = _demo_admin_key(settings, database.owner_url)
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -92,7 +116,11 @@ def _serve(args: argparse.Namespace) -> int:
         sandbox_unless_configured(settings, args.port) if embedded else nullcontext()
     )
     with provider:
-        print(f"GraphiQL: http://{args.host}:{args.port}/graphql", file=sys.stderr, flush=True)
+        graphiql = f"http://{args.host}:{args.port}/graphql"
+        if embedded:
+            print(banner(admin_key, graphiql, settings.data_dir / KEY_FILE), flush=True)
+        else:
+            print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
         uvicorn.run(
             "graphql_api.app:create_app",
             factory=True,
@@ -105,20 +133,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _migrate(_: argparse.Namespace) -> int:
-    from graphql_api import migrate
+def _demo_admin_key(settings: Settings, owner_url: str) -> str:
+    """Development on the embedded database only: production never creates keys itself."""
+    from graphql_api.auth.bootstrap import ensure_demo_admin_key
 
-    migrate.upgrade(database_url(get_settings()))
+    return asyncio.run(ensure_demo_admin_key(settings, owner_url))
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from graphql_api.db_roles import upgrade_and_grant
+
+    settings = get_settings()
+    # Run as the owner; the app role's grants are re-applied after (docs/database-roles.md).
+    upgrade_and_grant(database_url(settings), _app_role(settings))
     return 0
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from graphql_api import migrate
+    from graphql_api.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
     from graphql_api.seeding.synthetic import seed_synthetic
 
-    url = database_url(get_settings())
-    migrate.upgrade(url)
+    settings = get_settings()
+    url = database_url(settings)
+    upgrade_and_grant(url, _app_role(settings))
     if args.demo:
         loaded = asyncio.run(load_demo(url))
         print("demo data loaded" if loaded else "members exist already: demo data not loaded")

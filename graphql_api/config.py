@@ -29,6 +29,24 @@ class Settings(BaseSettings):
     # Adds `extensions.sqlStatements` to responses: what the tests and the benchmark read.
     expose_query_stats: bool | None = None
     graphiql: bool | None = None
+    # Schema introspection (`__schema`, `__type`); default: on in development, off in production.
+    introspection: bool | None = None
+
+    # Request limits (graphql_api/security). Over-limit requests are refused before any SQL.
+    max_query_depth: int = Field(default=10, ge=1)
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_query_tokens: int = Field(default=2000, ge=1)
+    max_request_body_bytes: int = Field(default=100 * 1024, ge=1)
+    # The whole request, body upload included; past it the client gets REQUEST_TIMEOUT and the
+    # request's database work is cancelled.
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Token bucket per API key (client IP without one), per worker process: sustained rate
+    # and burst size. Disabled when rate_limit_enabled is false.
+    rate_limit_enabled: bool = True
+    rate_limit_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    # Memory bound: at most this many buckets are tracked (idle ones are dropped first).
+    rate_limit_max_clients: int = Field(default=100_000, ge=1)
     # The upstream pension provider (syncMember). Unset base URL: sync is refused as
     # UPSTREAM_UNAVAILABLE. `serve` on the embedded database points it at the sandbox.
     pension_api_base_url: str | None = Field(
@@ -55,6 +73,16 @@ class Settings(BaseSettings):
         if self.graphiql is not None:
             return self.graphiql
         return not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return not self.is_production
+
+    # The role the API connects as (docs/database-roles.md): `migrate` and `seed` (and `serve`
+    # on the embedded server) re-apply its grants after migrating, if it exists; "" skips that.
+    app_db_role: str = Field(default="finance_app", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
 
 @lru_cache(maxsize=1)

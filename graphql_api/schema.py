@@ -1,17 +1,26 @@
 """Assembles the domains into the one schema; `finance-api export-schema` prints it."""
 
+import logging
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from graphql_api.agent.resolvers import AgentQuery
 from graphql_api.audit.resolvers import AuditQuery
-from graphql_api.graph.errors import PublicOrMaskedErrors
+from graphql_api.auth.matrix import MUTATION_ROLES, QUERY_ROLES
+from graphql_api.context import Info
+from graphql_api.graph.errors import PublicOrMaskedErrors, is_public
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
+from graphql_api.graph.nodes import NodeRow
+from graphql_api.graph.permissions import guard_root_fields
 from graphql_api.graph.scalars import DecimalScalar
 from graphql_api.lending.mutations import LendingMutation
 from graphql_api.lending.resolvers import LendingQuery
@@ -20,13 +29,28 @@ from graphql_api.members.resolvers import MemberQuery
 from graphql_api.portfolios.mutations import PortfolioMutation
 from graphql_api.predictions.mutations import PredictionMutation
 from graphql_api.predictions.resolvers import PredictionQuery
+from graphql_api.security.limits import RequestLimits, add_default_code
 
 
 @strawberry.type
 class NodeQuery:
-    node: relay.Node | None = relay.node(
-        description="Any object by its global `id` (Relay); null if there is none."
-    )
+    @strawberry.field(description="Any object by its global `id` (Relay); null if there is none.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            relay.GlobalID, strawberry.argument(description="A global id from an `id` field.")
+        ],
+    ) -> relay.Node | None:
+        try:
+            node_type = id.resolve_type(info)
+        except GlobalIDValueError:
+            # A well-formed id naming no node type identifies nothing: not found, not a crash.
+            return None
+        if not issubclass(node_type, NodeRow):
+            return None
+        found = await node_type.resolve_nodes(info=info, node_ids=[id.node_id])
+        return found[0]
 
 
 Query = merge_types(
@@ -42,9 +66,33 @@ Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
 )
 
 
+logger = logging.getLogger("graphql_api.errors")
+
+
+guard_root_fields(Query, QUERY_ROLES)
+guard_root_fields(Mutation, MUTATION_ROLES)
+
+
+class FinanceSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Called with every error before masking. Strawberry's default logs each one at
+        ERROR, with a traceback; here the caller's own mistakes (parse, validation, limits,
+        PublicError) get a code and a DEBUG line, and unexpected errors are left to
+        PublicOrMaskedErrors, which logs them once with the request id."""
+        # Parse and validation errors arrive before execution has produced a result.
+        before_execution = execution_context is None or execution_context.result is None
+        for error in errors:
+            if is_public(error):
+                add_default_code(error, before_execution=before_execution)
+                logger.debug("refused: %s", error.message)
+
+
 # One schema per process: strawberry's relay `node` field can be bound to only one schema.
-# Behaviour that differs by environment is decided per request from the context settings.
-schema = strawberry.Schema(
+# Behaviour that differs by environment (limits, introspection) is decided per request from
+# the context settings, by RequestLimits.
+schema = FinanceSchema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(
@@ -55,7 +103,8 @@ schema = strawberry.Schema(
         scalar_map={Decimal: DecimalScalar},
     ),
     extensions=[
-        lambda: MaxTokensLimiter(max_token_count=2000),
+        # Before the caches: sets the parser's token limit and adds the validation rules.
+        RequestLimits,
         ParserCache,
         lambda: ValidationCache(maxsize=1024),
         PublicOrMaskedErrors,

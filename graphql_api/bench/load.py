@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,10 @@ from graphql_api.bench.queries import SCENARIOS, BodySource
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# The API requires a key; the runner creates one and passes it down (the floor ignores it).
+API_KEY_ENV = "FINANCE_BENCH_API_KEY"
+if os.environ.get(API_KEY_ENV):
+    HEADERS["authorization"] = f"Bearer {os.environ[API_KEY_ENV]}"
 
 
 @dataclass

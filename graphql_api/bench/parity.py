@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from graphql_api.bench.load import HEADERS
 from graphql_api.bench.queries import Scenario
 
 MISSING_MEMBER = "S-NOT-A-MEMBER"  # agentContext must be null on both sides
@@ -44,7 +45,7 @@ def check_parity(
 ) -> ParityReport:  # fmt: skip
     actions: Counter[str] = Counter()
     requests = 0
-    with httpx.Client(timeout=60.0, trust_env=False) as client:
+    with httpx.Client(timeout=60.0, trust_env=False, headers=HEADERS) as client:
         for scenario in scenarios:
             for body in parity_bodies(scenario, member_numbers, samples, seed):
                 api = _fetch(client, api_url, body, "API")

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
 from graphql_api.bench import processes, report
+from graphql_api.bench.load import API_KEY_ENV, HEADERS
 from graphql_api.bench.parity import check_parity
 from graphql_api.bench.queries import SCENARIOS, Scenario
 from graphql_api.bench.report import Row
@@ -119,6 +120,26 @@ def _drive(
     )
 
 
+def _bench_key(url: str) -> str:
+    from graphql_api.auth.service import create_key
+    from graphql_api.config import get_settings
+    from graphql_api.db import create_engine, create_sessionmaker
+    from graphql_api.models import Role
+
+    async def create() -> str:
+        engine = create_engine(get_settings(), url, pool_size=1, max_overflow=0)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                _, token = await create_key(
+                    session, role=Role.ADMIN, member_number=None, label="bench"
+                )
+                return token
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(create())
+
+
 def subprocess_run(argv: list[str], timeout: float) -> str:
     """Run the load driver in its own session; it is killed if the bench is interrupted."""
     completed = subprocess.run(
@@ -140,7 +161,15 @@ def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Ro
         workdir = Path(tmp)
         members_file = workdir / "members.json"
         members_file.write_text(json.dumps(numbers))
-        api_env = {"DATABASE_URL": url, "FINANCE_API_EXPOSE_QUERY_STATS": "true"}
+        # One key for all traffic, and no rate limit: the bench measures the API, not the
+        # limiter (every request comes from one key on one loopback address).
+        os.environ[API_KEY_ENV] = _bench_key(url)
+        HEADERS["authorization"] = f"Bearer {os.environ[API_KEY_ENV]}"
+        api_env = {
+            "DATABASE_URL": url,
+            "FINANCE_API_EXPOSE_QUERY_STATS": "true",
+            "FINANCE_API_RATE_LIMIT_ENABLED": "false",
+        }
         floor_env = {"DATABASE_URL": url, "FINANCE_BENCH_TOOLING_HINT": TOOLING_HINT}
         servers = {
             "api": stack.enter_context(

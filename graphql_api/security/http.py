@@ -1,0 +1,336 @@
+"""HTTP guard for the GraphQL endpoint: method, media type, body size, JSON shape, deadline.
+
+Pure ASGI (no BaseHTTPMiddleware). Everything here runs before authentication, the rate
+limiter and GraphQL, and costs at most one read of a body of bounded size:
+
+- No WebSocket: the schema has no subscriptions, and graphql-transport-ws would also carry
+  queries and mutations past every check here, so the handshake is refused (403).
+- `POST` with `Content-Type: application/json` only (a `charset`, if given, must be UTF-8);
+  `GET` only for the GraphiQL page (no `query` parameter, `Accept: text/html`), so no query
+  and no mutation runs over GET; everything else is 405 or 415. Multipart is refused too.
+- The body is capped (`Content-Length` checked up front, then counted while streaming): 413.
+- The body must be one JSON object with a string `query`; malformed JSON, a batch (a JSON
+  array) or a wrong shape is 400. The body is then replayed to the app unchanged.
+- The whole request, upload included, runs under a deadline. When it passes, the request's
+  task is cancelled, and so is every task of the request that ran SQL (dataloader batches
+  run in tasks of their own): asyncpg then cancels the statement in PostgreSQL. Statements
+  the request would start afterwards are refused. The client gets 504 (408 if its body had
+  not even arrived), never a hung connection.
+
+Refusals have the GraphQL shape: `{"errors": [{"message", "extensions": {"code"}}]}`.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+GRAPHQL_PATH: Final = "/graphql"
+
+BAD_REQUEST: Final = "BAD_REQUEST"
+METHOD_NOT_ALLOWED: Final = "METHOD_NOT_ALLOWED"
+NOT_FOUND: Final = "NOT_FOUND"
+REQUEST_TOO_LARGE: Final = "REQUEST_TOO_LARGE"
+UNSUPPORTED_MEDIA_TYPE: Final = "UNSUPPORTED_MEDIA_TYPE"
+REQUEST_TIMEOUT: Final = "REQUEST_TIMEOUT"
+
+CODE_BY_STATUS: Final = {
+    400: BAD_REQUEST,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    408: REQUEST_TIMEOUT,
+    413: REQUEST_TOO_LARGE,
+    415: UNSUPPORTED_MEDIA_TYPE,
+    504: REQUEST_TIMEOUT,
+}
+
+logger = logging.getLogger("graphql_api.security")
+
+
+def is_graphql_path(path: str, graphql_path: str = GRAPHQL_PATH) -> bool:
+    return path == graphql_path or path == graphql_path + "/"
+
+
+def error_body(message: str, code: str, **extensions: object) -> bytes:
+    error = {"message": message, "extensions": {"code": code, **extensions}}
+    return json.dumps({"errors": [error]}, separators=(",", ":")).encode()
+
+
+async def send_error(
+    scope: Scope,
+    send: Send,
+    status: int,
+    message: str,
+    code: str | None = None,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    **extensions: object,
+) -> None:
+    """Send a complete GraphQL-shaped error response (with the request id, when known)."""
+    request_id = scope.get("state", {}).get("request_id")
+    if request_id is not None:
+        extensions.setdefault("requestId", request_id)
+    body = error_body(message, code or CODE_BY_STATUS.get(status, BAD_REQUEST), **extensions)
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in headers),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestDeadlineExceededError(Exception):
+    """Raised instead of running a statement for a request whose deadline has passed."""
+
+
+class _RequestScope:
+    """The tasks of one request that have run SQL, so a deadline can cancel them all."""
+
+    __slots__ = ("expired", "tasks")
+
+    def __init__(self) -> None:
+        self.expired = False
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def expire(self) -> int:
+        self.expired = True
+        current = asyncio.current_task()
+        cancelled = 0
+        for task in self.tasks:
+            if task is not current and not task.done():
+                task.cancel()
+                cancelled += 1
+        return cancelled
+
+
+# Tasks spawned by the request (asyncio.create_task, loop.call_soon) copy the context, so they
+# see the same scope object.
+_request_scope: ContextVar[_RequestScope | None] = ContextVar("request_scope", default=None)
+
+
+def install_deadline_cancellation(engine: AsyncEngine) -> None:
+    """Let request deadlines reach the database: call once per engine (app lifespan)."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _track_statement)
+
+
+def _track_statement(*_: Any) -> None:
+    request = _request_scope.get()
+    if request is None:
+        return
+    if request.expired:
+        raise RequestDeadlineExceededError("the request's deadline has passed")
+    task = asyncio.current_task()
+    if task is not None:
+        request.tasks.add(task)
+
+
+class _ClientDisconnectedError(Exception):
+    pass
+
+
+class _Progress:
+    __slots__ = ("body_received", "response_started")
+
+    def __init__(self, *, body_received: bool) -> None:
+        self.body_received = body_received
+        self.response_started = False
+
+    def track(self, send: Send) -> Send:
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.response_started = True
+            await send(message)
+
+        return tracked
+
+
+class GraphQLRequestGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        timeout_seconds: float,
+        graphql_path: str = GRAPHQL_PATH,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.timeout_seconds = timeout_seconds
+        self.graphql_path = graphql_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and is_graphql_path(scope["path"], self.graphql_path):
+            # The schema has no subscriptions, and operations over a WebSocket would bypass
+            # every HTTP check here: refuse the handshake (the server answers 403).
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http" or not is_graphql_path(scope["path"], self.graphql_path):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if scope["method"] == "GET" and _is_ide_page_request(scope, headers):
+            await self._run_with_deadline(scope, receive, send, read_body=False)
+            return
+        if scope["method"] != "POST":
+            await send_error(
+                scope,
+                send,
+                405,
+                "Send GraphQL operations as POST with a JSON body.",
+                headers=[("Allow", "POST")],
+            )
+            return
+        if not _is_json(headers.get("content-type", "")):
+            await send_error(
+                scope, send, 415, "The request body must be `application/json` (UTF-8)."
+            )
+            return
+        length = headers.get("content-length")
+        if length is not None and not length.isdigit():
+            await send_error(scope, send, 400, "Invalid Content-Length.")
+            return
+        if length is not None and int(length) > self.max_body_bytes:
+            await self._too_large(scope, send)
+            return
+        await self._run_with_deadline(scope, receive, send, read_body=True)
+
+    async def _run_with_deadline(
+        self, scope: Scope, receive: Receive, send: Send, *, read_body: bool
+    ) -> None:
+        progress = _Progress(body_received=not read_body)
+        request = _RequestScope()
+        token = _request_scope.set(request)
+        deadline = asyncio.timeout(self.timeout_seconds)
+        try:
+            async with deadline:
+                if read_body:
+                    checked = await self._checked_body(scope, receive, send)
+                    progress.body_received = True
+                    if checked is None:
+                        return
+                    receive = checked
+                await self.app(scope, receive, progress.track(send))
+        except _ClientDisconnectedError:
+            return
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            await self._timed_out(scope, send, request, progress)
+        finally:
+            _request_scope.reset(token)
+
+    async def _checked_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """A `receive` replaying the body if it is one acceptable request; else None, once
+        the refusal is sent."""
+        body = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            await self._too_large(scope, send)
+            return None
+        if (problem := payload_problem(body)) is not None:
+            await send_error(scope, send, 400, problem)
+            return None
+        return _replay(body, receive)
+
+    async def _timed_out(
+        self, scope: Scope, send: Send, request: _RequestScope, progress: _Progress
+    ) -> None:
+        cancelled = request.expire()
+        logger.warning(
+            "request %s passed its %s s deadline; cancelled %d database task(s)",
+            scope.get("state", {}).get("request_id"),
+            self.timeout_seconds,
+            cancelled,
+        )
+        if progress.response_started:
+            return  # too late for a clean answer: the server closes the connection
+        limit = f"{self.timeout_seconds:g} s"
+        if progress.body_received:
+            status, message = 504, f"The request did not complete within {limit}."
+        else:
+            status, message = 408, f"The request body did not arrive within {limit}."
+        await send_error(scope, send, status, message, REQUEST_TIMEOUT)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        await send_error(
+            scope,
+            send,
+            413,
+            f"The request body is larger than {self.max_body_bytes} bytes.",
+            maxBytes=self.max_body_bytes,
+        )
+
+
+def _is_ide_page_request(scope: Scope, headers: Headers) -> bool:
+    """What strawberry answers with the GraphiQL page (or a 404 when it is disabled)."""
+    query_string: bytes = scope.get("query_string", b"")
+    has_query = any(part.split(b"=", 1)[0] == b"query" for part in query_string.split(b"&"))
+    return not has_query and "text/html" in headers.get("accept", "")
+
+
+def _is_json(content_type: str) -> bool:
+    media_type, *params = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != "application/json":
+        return False
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientDisconnectedError
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def payload_problem(body: bytes) -> str | None:
+    """Why this body is not one GraphQL-over-HTTP request, or None if it is."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return "The request body is not valid JSON."
+    if isinstance(data, list):
+        return "Batched operations are not supported: send one operation per request."
+    if not isinstance(data, dict):
+        return "The request body must be a JSON object."
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return "The request has no GraphQL `query` string."
+    for name, kind in (("variables", dict), ("operationName", str), ("extensions", dict)):
+        if data.get(name) is not None and not isinstance(data[name], kind):
+            expected = "an object" if kind is dict else "a string"
+            return f"`{name}` must be {expected} or null."
+    return None
