@@ -2,19 +2,22 @@
 refusals reported as `userErrors`, fresh loaders so payloads show the new state."""
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import relay
+from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graphql_api.context import Info
 from graphql_api.graph.fields import load_by_key
 from graphql_api.graph.mapping import RowBacked
 from graphql_api.kit.commands import CommandInput, RequestMeta
-from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem
+from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem, refuse
 from graphql_api.kit.idempotency import run_idempotent
 from graphql_api.kit.relations import ByKey
 
@@ -87,3 +90,39 @@ async def run_mutation(
     # Committed: later reads in this request must not see what loaders cached before.
     context.refresh_loaders()
     return Outcome(result_id, [])
+
+
+_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
+_MAX_ROW_ID = 2**63 - 1  # BIGINT
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "1 to 200 characters. A retry with the same key and input returns the first result and"
+    " writes nothing; the same key with other input is refused."
+)
+
+
+def row_id(global_id: str, node_type: type, *field: str) -> int:
+    """The database id inside a Relay global id of `node_type`. An id that is malformed, of
+    another type, or cannot name a row is refused as NOT_FOUND on `field`, like an unknown id:
+    a user error with nothing written, not a GraphQL error."""
+    type_name = get_object_definition(node_type, strict=True).name
+    try:
+        decoded = relay.GlobalID.from_id(global_id)
+    except relay.GlobalIDValueError:
+        decoded = None
+    if (
+        decoded is None
+        or decoded.type_name != type_name
+        or not _ROW_ID.fullmatch(decoded.node_id)
+        or int(decoded.node_id) > _MAX_ROW_ID
+    ):
+        raise refuse(ErrorCode.NOT_FOUND, f"No {type_name.lower()} with this id.", *field)
+    return int(decoded.node_id)
+
+
+def idempotency_key_field() -> Any:
+    return strawberry.field(default=None, description=IDEMPOTENCY_KEY_DESCRIPTION)
+
+
+def user_errors_field() -> Any:
+    return strawberry.field(description="Why nothing was written; empty on success.")

@@ -7,7 +7,13 @@ import strawberry
 
 from graphql_api import relations
 from graphql_api.context import Info
-from graphql_api.graph.mutations import UserError, input_data, run_mutation
+from graphql_api.graph.mutations import (
+    UserError,
+    idempotency_key_field,
+    input_data,
+    run_mutation,
+    user_errors_field,
+)
 from graphql_api.lending import service
 from graphql_api.lending.types import LoanApplication
 
@@ -22,11 +28,7 @@ class ApplyForLoanInput:
         description="Annual income: > 0, at most 2 decimal places, at most 1000000000.00."
     )
     employment_years: int = strawberry.field(description="Years in employment, 0 to 80.")
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="1 to 200 characters. A retry with the same key and input returns the"
-        " first result and writes nothing; the same key with other input is refused.",
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of applyForLoan.")
@@ -34,9 +36,7 @@ class ApplyForLoanPayload:
     loan_application: LoanApplication | None = strawberry.field(
         description="The scored application; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

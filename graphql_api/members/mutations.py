@@ -8,15 +8,17 @@ import strawberry
 from graphql_api import relations
 from graphql_api.context import Info
 from graphql_api.graph.enums import MemberStatus
-from graphql_api.graph.mutations import Outcome, UserError, input_data, run_mutation
+from graphql_api.graph.mutations import (
+    Outcome,
+    UserError,
+    idempotency_key_field,
+    input_data,
+    run_mutation,
+    user_errors_field,
+)
 from graphql_api.kit.errors import CommandRefusedError
 from graphql_api.members import service, sync
 from graphql_api.members.types import Member
-
-_IDEMPOTENCY_KEY_DESCRIPTION = (
-    "1 to 200 characters. A retry with the same key and input returns the first result and"
-    " writes nothing; the same key with other input is refused."
-)
 
 
 @strawberry.input(description="A new member to record.")
@@ -31,17 +33,13 @@ class CreateMemberInput:
         " be in use by another member, ignoring case."
     )
     status: MemberStatus = strawberry.field(description="Initial membership state.")
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=_IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of createMember.")
 class CreateMemberPayload:
     member: Member | None = strawberry.field(description="The new member; null when refused.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.input(description="Which member to refresh from the pension provider.")
@@ -49,9 +47,7 @@ class SyncMemberInput:
     member_number: str = strawberry.field(
         description="The member number the pension provider knows the member by."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=_IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of syncMember.")
@@ -59,9 +55,7 @@ class SyncMemberPayload:
     member: Member | None = strawberry.field(
         description="The member as stored after the sync; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

@@ -1,48 +1,24 @@
 """Portfolio mutations: request a portfolio, record a recommendation for one."""
 
-import re
 from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
-from strawberry.types.base import get_object_definition
 
 from graphql_api import relations
 from graphql_api.context import Info
 from graphql_api.graph.enums import RiskProfile
-from graphql_api.graph.mutations import UserError, input_data, run_mutation
-from graphql_api.kit.errors import ErrorCode, refuse
+from graphql_api.graph.mutations import (
+    UserError,
+    idempotency_key_field,
+    input_data,
+    row_id,
+    run_mutation,
+    user_errors_field,
+)
 from graphql_api.portfolios import service
 from graphql_api.portfolios.allocation import MAX_LINES, RULES_V1_MODEL
 from graphql_api.portfolios.types import Portfolio, Recommendation
-
-_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_ROW_ID = 2**63 - 1
-
-IDEMPOTENCY_KEY_DESCRIPTION = (
-    "1 to 200 characters. A retry with the same key and input returns the first result and"
-    " writes nothing; the same key with other input is refused."
-)
-
-
-def row_id(global_id: str, node_type: type, *field: str) -> int:
-    """The database id inside a Relay global id of `node_type`. An id that is malformed, of
-    another type, or cannot name a row is refused as NOT_FOUND on `field`, like an unknown id:
-    a user error with nothing written, not a GraphQL error."""
-    type_name = get_object_definition(node_type, strict=True).name
-    try:
-        decoded = relay.GlobalID.from_id(global_id)
-    except relay.GlobalIDValueError:
-        decoded = None
-    if (
-        decoded is None
-        or decoded.type_name != type_name
-        or not _ROW_ID.fullmatch(decoded.node_id)
-        or int(decoded.node_id) > _MAX_ROW_ID
-    ):
-        raise refuse(ErrorCode.NOT_FOUND, f"No {type_name.lower()} with this id.", *field)
-    return int(decoded.node_id)
 
 
 @strawberry.input(description="A portfolio to request; the built-in model recommends at once.")
@@ -53,9 +29,7 @@ class RequestPortfolioRecommendationInput:
         description="Amount to invest in US dollars: > 0, at most 2 decimal places, at most"
         " 10000000000.00."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of requestPortfolioRecommendation.")
@@ -63,9 +37,7 @@ class RequestPortfolioRecommendationPayload:
     portfolio: Portfolio | None = strawberry.field(
         description="The new portfolio, RECOMMENDED, with its recommendation; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.input(description="One asset class and its weight in an allocation.")
@@ -94,9 +66,7 @@ class RecordRecommendationInput:
     rationale: str | None = strawberry.field(
         default=None, description="Why, at most 4000 characters."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of recordRecommendation.")
@@ -105,9 +75,7 @@ class RecordRecommendationPayload:
         description="The stored recommendation (its `portfolio` is now RECOMMENDED); null when"
         " refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

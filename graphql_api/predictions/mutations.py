@@ -6,9 +6,15 @@ import strawberry
 
 from graphql_api import relations
 from graphql_api.context import Info
-from graphql_api.graph.mutations import UserError, input_data, run_mutation
+from graphql_api.graph.mutations import (
+    UserError,
+    idempotency_key_field,
+    input_data,
+    row_id,
+    run_mutation,
+    user_errors_field,
+)
 from graphql_api.kit.errors import CommandRefusedError
-from graphql_api.portfolios.mutations import IDEMPOTENCY_KEY_DESCRIPTION, row_id
 from graphql_api.predictions import service
 from graphql_api.predictions.types import Feedback, Prediction
 
@@ -17,9 +23,7 @@ from graphql_api.predictions.types import Feedback, Prediction
 class PredictSentimentInput:
     member_number: str = strawberry.field(description="The member who wrote the message.")
     text: str = strawberry.field(description="The message: 1 to 5000 characters, no NUL.")
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of predictSentiment.")
@@ -27,9 +31,7 @@ class PredictSentimentPayload:
     prediction: Prediction | None = strawberry.field(
         description="The stored prediction; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.input(description="A verdict on a prediction.")
@@ -41,9 +43,7 @@ class SubmitFeedbackInput:
     comment: str | None = strawberry.field(
         default=None, description="Optional comment, at most 2000 characters, no NUL."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None, description=IDEMPOTENCY_KEY_DESCRIPTION
-    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="Result of submitFeedback.")
@@ -51,9 +51,7 @@ class SubmitFeedbackPayload:
     feedback: Feedback | None = strawberry.field(
         description="The stored feedback (its `prediction` lists it); null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _refused(error: CommandRefusedError) -> list[UserError]:
