@@ -8,8 +8,7 @@ for every response. The server must keep serving normal requests during a hostil
 after everything (`test_zz_...`, last in the file).
 
 Fresh API keys are made here, so the flood and the bursts never drain the buckets of the
-session's shared keys. Case tables live in tests/hostile_cases.py; cases the API gets wrong
-today are strict xfails (`test_known_bug_...`) that pass once the bug is fixed.
+session's shared keys. Case tables live in tests/hostile_cases.py.
 """
 
 import asyncio
@@ -734,17 +733,14 @@ def test_normal_requests_are_served_during_a_hostile_burst(
     guard.assert_rows_unchanged()
 
 
-# --- Known product bugs: strict xfails that pass once fixed ---------------------------------
+# --- Inputs that once reached PostgreSQL unchecked (NUL, surrogates, out-of-range ids,
+# cursors and instants, Unicode digits): each now gets a typed answer --------------------
 
 
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(b, id=b.case.id, marks=pytest.mark.xfail(strict=True, reason=b.reason))
-        for b in BUG_CASES
-    ],
-)
-def test_known_bug_inputs_get_typed_errors(admin: httpx.Client, guard: Guard, bug: BugCase) -> None:
+@pytest.mark.parametrize("bug", [pytest.param(b, id=b.case.id) for b in BUG_CASES])
+def test_unstorable_inputs_get_typed_answers(
+    admin: httpx.Client, guard: Guard, bug: BugCase
+) -> None:
     check_gql(guard, post(admin, bug.case.query, bug.case.variables), bug.case)
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement
 
-from graphql_api.kit.listing import Listing
+from graphql_api.kit.listing import Listing, text_equals
 from graphql_api.kit.pagination import newest_first
 from graphql_api.members.repository import member_id_of
 from graphql_api.models import AuditLog
@@ -25,9 +25,9 @@ def audit_listing(criteria: AuditCriteria) -> Listing:
     if criteria.member_number is not None:
         conditions.append(AuditLog.member_id == member_id_of(criteria.member_number))
     if criteria.action is not None:
-        conditions.append(AuditLog.action == criteria.action)
+        conditions.append(text_equals(AuditLog.action, criteria.action))
     if criteria.request_id is not None:
-        conditions.append(AuditLog.request_id == criteria.request_id)
+        conditions.append(text_equals(AuditLog.request_id, criteria.request_id))
     if criteria.created_after is not None:
         conditions.append(AuditLog.created_at >= criteria.created_after)
     if criteria.created_before is not None:

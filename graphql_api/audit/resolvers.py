@@ -10,6 +10,8 @@ from graphql_api.audit.types import AuditLog, AuditLogConnection
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.fields import list_connection
+from graphql_api.kit.errors import PublicError
+from graphql_api.kit.text import in_timestamptz_range
 
 
 @strawberry.input(description="Narrows an audit log query; all given conditions must hold.")
@@ -31,6 +33,12 @@ class AuditLogFilter:
     )
 
     def criteria(self) -> AuditCriteria:
+        for name, moment in (
+            ("createdAfter", self.created_after),
+            ("createdBefore", self.created_before),
+        ):
+            if moment is not None and not in_timestamptz_range(moment):
+                raise PublicError(f"`{name}` is outside the supported range.", field=(name,))
         return AuditCriteria(
             member_number=self.member_number,
             action=self.action,

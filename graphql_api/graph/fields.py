@@ -9,6 +9,7 @@ from graphql_api.graph.mapping import RowBacked
 from graphql_api.kit.listing import Listing
 from graphql_api.kit.pagination import Page, PageRequest
 from graphql_api.kit.relations import ByKey, ToMany, ToOne
+from graphql_api.kit.text import parse_row_id
 
 NodeT = TypeVar("NodeT", bound=RowBacked)
 ConnT = TypeVar("ConnT", bound=CountedConnection[Any])
@@ -66,7 +67,7 @@ async def resolve_many(
     info: Info, spec: ByKey, node_ids: Sequence[str], node_type: type[NodeT]
 ) -> list[NodeT | None]:
     """Relay `node(id:)` support: ids that are not integers simply match nothing."""
-    keys = [int(node_id) if node_id.isdigit() else None for node_id in node_ids]
+    keys = [parse_row_id(node_id) for node_id in node_ids]
     rows = await info.context.loaders.lookup(spec).load_many([k for k in keys if k is not None])
     found = iter(rows)
     return [None if key is None else _node_or_none(next(found), node_type) for key in keys]

@@ -2,7 +2,6 @@
 refusals reported as `userErrors`, fresh loaders so payloads show the new state."""
 
 import dataclasses
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem, refuse
 from graphql_api.kit.idempotency import run_idempotent
 from graphql_api.kit.relations import ByKey
+from graphql_api.kit.text import parse_row_id
 
 strawberry.enum(ErrorCode, description="Why a mutation was refused; branch on this, not on text.")
 
@@ -92,9 +92,6 @@ async def run_mutation(
     return Outcome(result_id, [])
 
 
-_ROW_ID = re.compile(r"[1-9][0-9]{0,18}")
-_MAX_ROW_ID = 2**63 - 1  # BIGINT
-
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "1 to 200 characters. A retry with the same key and input returns the first result and"
     " writes nothing; the same key with other input is refused."
@@ -110,12 +107,7 @@ def row_id(global_id: str, node_type: type, *field: str) -> int:
         decoded = relay.GlobalID.from_id(global_id)
     except relay.GlobalIDValueError:
         decoded = None
-    if (
-        decoded is None
-        or decoded.type_name != type_name
-        or not _ROW_ID.fullmatch(decoded.node_id)
-        or int(decoded.node_id) > _MAX_ROW_ID
-    ):
+    if decoded is None or decoded.type_name != type_name or parse_row_id(decoded.node_id) is None:
         raise refuse(ErrorCode.NOT_FOUND, f"No {type_name.lower()} with this id.", *field)
     return int(decoded.node_id)
 

@@ -9,7 +9,7 @@ import strawberry
 from graphql import GraphQLError, StringValueNode, ValueNode
 
 # Plain decimal notation only: no exponent, no NaN/Infinity, no leading '+', no spaces.
-_DECIMAL_TEXT = re.compile(r"-?(0|[1-9]\d{0,19})(\.\d{1,6})?")
+_DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?")
 MAX_DECIMAL_PLACES = 6  # the widest scale of any NUMERIC column; fields narrow it further
 
 

@@ -3,11 +3,12 @@
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.kit.pagination import Ordering, Page, PageRequest
 from graphql_api.kit.scoping import MemberScope, owned_by
+from graphql_api.kit.text import storable
 from graphql_api.models import Base
 
 
@@ -43,3 +44,8 @@ class Listing:
 def escape_like(text: str) -> str:
     """Make user text literal inside LIKE/ILIKE patterns (default escape character '\\')."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def text_equals(column: Any, value: str) -> ColumnElement[bool]:
+    """`column = value`, or FALSE for text PostgreSQL cannot hold (it could match nothing)."""
+    return column == value if storable(value) else false()

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from graphql_api.kit.errors import InvalidCursorError, InvalidPageRequestError
+from graphql_api.kit.text import MAX_BIGINT, in_timestamptz_range, storable
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -89,12 +90,14 @@ def _coerce(value: Any, column: InstrumentedAttribute[Any]) -> Any:
     python_type = column.type.python_type
     if python_type is datetime and isinstance(value, str):
         parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError("cursor timestamp without offset")
+        if not in_timestamptz_range(parsed):
+            raise ValueError("cursor timestamp without offset or out of range")
         return parsed
     if python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        if not 0 < value <= MAX_BIGINT:
+            raise ValueError("cursor id out of range")
         return value
-    if python_type is str and isinstance(value, str):
+    if python_type is str and isinstance(value, str) and storable(value):
         return value
     raise ValueError(f"cursor value of the wrong type for {column.key}")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from graphql_api.kit.pagination import Ordering, PageRequest
 from graphql_api.kit.scoping import MemberScope, owned_by
+from graphql_api.kit.text import storable
 from graphql_api.models import Base
 
 
@@ -47,7 +48,11 @@ class ByKey:
     async def load(
         self, session: AsyncSession, keys: Sequence[Any], scope: MemberScope = None
     ) -> list[Any | None]:
-        rows = (await session.scalars(self.statement(scope), {"keys": list(keys)})).all()
+        # Keys PostgreSQL cannot even compare (NUL, lone surrogates) match no row.
+        searchable = [k for k in keys if not isinstance(k, str) or storable(k)]
+        if not searchable:
+            return [None] * len(keys)
+        rows = (await session.scalars(self.statement(scope), {"keys": searchable})).all()
         by_key = {getattr(row, self.column.key): row for row in rows}
         return [by_key.get(key) for key in keys]
 

@@ -1,6 +1,7 @@
 """Member rules shared by every write workflow, and creating a member."""
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -31,8 +32,9 @@ _DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
 def _full_name(value: str) -> str:
     if "\x00" in value:
         raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    if not value.strip():
-        raise PydanticCustomError("blank", "must not be blank")
+    # Invisible characters alone (zero-width spaces, direction marks) are no name either.
+    if not any(unicodedata.category(char)[0] in "LN" for char in value):
+        raise PydanticCustomError("blank", "must contain a letter or digit")
     return value
 
 

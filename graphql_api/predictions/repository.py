@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graphql_api.kit.listing import Listing
+from graphql_api.kit.listing import Listing, text_equals
 from graphql_api.kit.pagination import newest_first
 from graphql_api.members.repository import member_id_of
 from graphql_api.models import Feedback, Prediction, Sentiment
@@ -24,7 +24,7 @@ def prediction_listing(criteria: PredictionCriteria) -> Listing:
     if criteria.sentiment is not None:
         conditions.append(Prediction.sentiment == criteria.sentiment)
     if criteria.model_version is not None:
-        conditions.append(Prediction.model_version == criteria.model_version)
+        conditions.append(text_equals(Prediction.model_version, criteria.model_version))
     if criteria.member_number is not None:
         conditions.append(Prediction.member_id == member_id_of(criteria.member_number))
     return Listing(Prediction, newest_first(Prediction), tuple(conditions))
