@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -9,8 +10,10 @@ import pytest
 
 from graphql_api.app import create_app
 from graphql_api.config import Settings
+from graphql_api.models import Role
 from graphql_api.seeding.demo import load_demo
-from tests.db import fresh_database, server_url
+from tests.api_keys import create_api_key
+from tests.db import ProvisionedDatabase, provisioned_database, server_url
 from tests.http_server import serve_in_thread
 
 
@@ -21,10 +24,23 @@ def postgres_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres_server_url: str) -> Iterator[str]:
-    """A migrated, empty database (libpq URL) that lives for the whole test session."""
-    with fresh_database(postgres_server_url) as url:
-        yield url
+def provisioned_db(postgres_server_url: str) -> Iterator[ProvisionedDatabase]:
+    """The session's database with its owner and app roles (tests/db.py)."""
+    with provisioned_database(postgres_server_url) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def database_url(provisioned_db: ProvisionedDatabase) -> str:
+    """A migrated, empty database (libpq URL) that lives for the whole test session, as the
+    server's own role (the API itself connects as the app role: `app_database_url`)."""
+    return provisioned_db.url
+
+
+@pytest.fixture(scope="session")
+def app_database_url(provisioned_db: ProvisionedDatabase) -> str:
+    """The same database as the least-privileged app role (graphql_api/db_roles.py)."""
+    return provisioned_db.app_url
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +54,50 @@ def demo_loaded(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def api_url(demo_loaded: str) -> Iterator[str]:
-    """Base URL of the real API served over HTTP on loopback, backed by the demo data."""
-    settings = Settings(database_url=demo_loaded, expose_query_stats=True)
+def api_url(demo_loaded: str, app_database_url: str) -> Iterator[str]:
+    """Base URL of the real API served over HTTP on loopback, backed by the demo data and
+    connected as the app role, as `finance-api serve` is."""
+    settings = Settings(database_url=app_database_url, expose_query_stats=True)
     with serve_in_thread(create_app(settings)) as url:
         yield url
 
 
+MEMBER_KEY_OWNER = "M-100010"
+
+
 @pytest.fixture(scope="session")
-def gql(api_url: str) -> Iterator["GraphQLClient"]:
-    with httpx.Client(base_url=api_url, timeout=30) as client:
+def api_keys(demo_loaded: str) -> dict[Role, str]:
+    """One key per role on the shared database; the MEMBER key belongs to M-100010."""
+    return {
+        role: create_api_key(
+            demo_loaded, role, MEMBER_KEY_OWNER if role is Role.MEMBER else None, f"test-{role}"
+        )
+        for role in Role
+    }
+
+
+@pytest.fixture(scope="session")
+def gql(api_url: str, api_keys: dict[Role, str]) -> Iterator["GraphQLClient"]:
+    """The API as an ADMIN (the role that may do everything)."""
+    with client_with_key(api_url, api_keys[Role.ADMIN]) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def gql_as(api_url: str, api_keys: dict[Role, str]) -> Iterator[dict[Role, "GraphQLClient"]]:
+    """A client per role."""
+    clients = {role: client_with_key(api_url, token) for role, token in api_keys.items()}
+    try:
+        yield {role: context.__enter__() for role, context in clients.items()}
+    finally:
+        for context in clients.values():
+            context.__exit__(None, None, None)
+
+
+@contextmanager
+def client_with_key(base_url: str, token: str) -> Iterator["GraphQLClient"]:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
         yield GraphQLClient(client)
 
 
@@ -55,14 +105,16 @@ def gql(api_url: str) -> Iterator["GraphQLClient"]:
 def pristine_gql(postgres_server_url: str) -> Iterator["GraphQLClient"]:
     """A read-only view of exactly the demo data: its own database and server, which no
     mutation test writes to, so read tests can compare with data/demo.json exactly."""
-    with fresh_database(postgres_server_url) as url:
+    with provisioned_database(postgres_server_url) as database:
+        url = database.url
         asyncio.run(load_demo(url))
-        settings = Settings(database_url=url, expose_query_stats=True)
+        settings = Settings(database_url=database.app_url, expose_query_stats=True)
+        token = create_api_key(url, Role.ADMIN)
         with (
             serve_in_thread(create_app(settings)) as base_url,
-            httpx.Client(base_url=base_url, timeout=30) as client,
+            client_with_key(base_url, token) as client,
         ):
-            yield GraphQLClient(client)
+            yield client
 
 
 class GraphQLClient:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from graphql_api.models import Role
 from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 
@@ -131,8 +132,9 @@ def test_idempotent_retry_returns_the_first_result(gql: GraphQLClient, demo_load
     assert row_counts(demo_loaded) == before
 
 
-async def _concurrently(api_url: str, payload: dict[str, Any], times: int) -> list[Any]:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+async def _concurrently(api_url: str, token: str, payload: dict[str, Any], times: int) -> list[Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=headers) as client:
         responses = await asyncio.gather(
             *(client.post("/graphql", json=payload) for _ in range(times))
         )
@@ -140,12 +142,12 @@ async def _concurrently(api_url: str, payload: dict[str, Any], times: int) -> li
 
 
 def test_twenty_concurrent_retries_write_one_row_and_one_audit_entry(
-    api_url: str, demo_loaded: str
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
 ) -> None:
     key = f"burst-{uuid.uuid4()}"
     before = row_counts(demo_loaded)
     payload = {"query": APPLY, "variables": {"input": _input(idempotencyKey=key)}}
-    bodies = asyncio.run(_concurrently(api_url, payload, 20))
+    bodies = asyncio.run(_concurrently(api_url, api_keys[Role.ADMIN], payload, 20))
 
     ids = {b["data"]["applyForLoan"]["loanApplication"]["id"] for b in bodies}
     assert len(ids) == 1

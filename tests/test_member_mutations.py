@@ -11,6 +11,8 @@ import asyncpg
 import httpx
 import pytest
 
+from graphql_api.auth.service import hash_token
+from graphql_api.models import Role
 from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members
@@ -28,6 +30,13 @@ AUDIT_BY_REQUEST = """
 query ($r: String) { auditLogs(filter: {requestId: $r}) { edges { node {
   action entityType entityId actor payload createdAt member { memberNumber } } } } }
 """
+
+
+def _actor(database_url: str, token: str) -> str:
+    """The audit actor of the API key `token`: "api-key:<id> (<label>)"."""
+    sql = "SELECT id, label FROM api_keys WHERE token_hash = $1"
+    (key,) = asyncio.run(fetch(database_url, sql, hash_token(token)))
+    return f"api-key:{key['id']} ({key['label']})"
 
 
 def _unique() -> str:
@@ -59,7 +68,9 @@ def _grew(before: dict[str, int], after: dict[str, int], **growth: int) -> bool:
     return after == {table: count + growth.get(table, 0) for table, count in before.items()}
 
 
-def test_member_is_created_as_given_and_audited(gql: GraphQLClient, demo_loaded: str) -> None:
+def test_member_is_created_as_given_and_audited(
+    gql: GraphQLClient, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     member_input = _input(fullName="Zoë d'Arcy-Lund", status="DEFERRED")
     before = row_counts(demo_loaded)
     body = gql.post(CREATE, {"input": member_input}, headers={"X-Request-ID": f"t-{_unique()}"})
@@ -89,7 +100,7 @@ def test_member_is_created_as_given_and_audited(gql: GraphQLClient, demo_loaded:
         "Member",
         str(row["id"]),
     )
-    assert entry["actor"] == "anonymous"
+    assert entry["actor"] == _actor(demo_loaded, api_keys[Role.ADMIN])  # gql's key
     assert entry["member"]["memberNumber"] == member["memberNumber"]
     assert entry["payload"] == {
         "memberNumber": member["memberNumber"],
@@ -219,7 +230,9 @@ async def _wait_for_lock_waiter(database_url: str) -> None:
         await monitor.close()
 
 
-async def _race(api_url: str, database_url: str, row: tuple[str, str], payload: Any) -> Any:
+async def _race(
+    api_url: str, token: str, database_url: str, row: tuple[str, str], payload: Any
+) -> Any:
     """Insert `row` (number, email) in an open transaction, send the request (which passes
     the up-front check and blocks on the unique index), then commit under it."""
     connection = await asyncpg.connect(database_url)
@@ -232,7 +245,13 @@ async def _race(api_url: str, database_url: str, row: tuple[str, str], payload: 
             *row,
         )
         request = asyncio.get_running_loop().run_in_executor(
-            None, lambda: httpx.post(f"{api_url}/graphql", json=payload, timeout=30).json()
+            None,
+            lambda: httpx.post(
+                f"{api_url}/graphql",
+                json=payload,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json(),
         )
         await _wait_for_lock_waiter(database_url)
         await transaction.commit()
@@ -243,7 +262,7 @@ async def _race(api_url: str, database_url: str, row: tuple[str, str], payload: 
 
 @pytest.mark.parametrize("field", ["memberNumber", "email"])
 def test_race_on_a_unique_index_is_a_conflict_and_writes_nothing(
-    api_url: str, demo_loaded: str, field: str
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str, field: str
 ) -> None:
     member_input = _input(idempotencyKey=f"race-{uuid.uuid4()}")
     rival = _input()
@@ -253,7 +272,13 @@ def test_race_on_a_unique_index_is_a_conflict_and_writes_nothing(
     )
     before = row_counts(demo_loaded)
     body = asyncio.run(
-        _race(api_url, demo_loaded, row, {"query": CREATE, "variables": {"input": member_input}})
+        _race(
+            api_url,
+            api_keys[Role.ADMIN],
+            demo_loaded,
+            row,
+            {"query": CREATE, "variables": {"input": member_input}},
+        )
     )
     result = body["data"]["createMember"]
     assert result["member"] is None

@@ -24,10 +24,12 @@ from fastapi import FastAPI
 
 from graphql_api.app import create_app
 from graphql_api.config import Settings
+from graphql_api.models import Role
 from graphql_api.paths import data_dir
 from graphql_api.seeding.demo import load_demo
 from graphql_api.serve import BASE_URL_VARIABLE, sandbox_unless_configured
 from graphql_api.upstream import PensionClient, PensionClientConfig
+from tests.api_keys import create_api_key
 from tests.conftest import GraphQLClient
 from tests.db import fresh_database
 from tests.db_counts import fetch, row_counts
@@ -80,10 +82,15 @@ def sandbox_members() -> dict[str, dict[str, Any]]:
 class RecordingClient(GraphQLClient):
     """A GraphQL client that keeps every response body, to check none shows the key."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str) -> None:
         self.bodies: list[str] = []
         super().__init__(
-            httpx.Client(base_url=base_url, timeout=30, event_hooks={"response": [self._keep_body]})
+            httpx.Client(
+                base_url=base_url,
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+                event_hooks={"response": [self._keep_body]},
+            )
         )
 
     def _keep_body(self, response: httpx.Response) -> None:
@@ -126,10 +133,11 @@ def serving_api(
         pension_api_key=api_key,
         expose_query_stats=True,
     )
+    token = create_api_key(database_url, Role.ADMIN, label="test-sync")
     app = create_app(settings)
     _use_client_config(app, settings, config)
     with serve_in_thread(app) as url:
-        client = RecordingClient(url)
+        client = RecordingClient(url, token)
         try:
             yield client
         finally:
@@ -310,7 +318,11 @@ def test_concurrent_syncs_of_a_new_member_create_it_once(
     payload = {"query": SYNC, "variables": {"input": {"memberNumber": number}}}
 
     async def burst() -> list[Any]:
-        async with httpx.AsyncClient(base_url=str(api.http.base_url), timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=str(api.http.base_url),
+            timeout=30,
+            headers={"Authorization": api.http.headers["Authorization"]},  # the API key
+        ) as client:
             responses = await asyncio.gather(
                 *(client.post("/graphql", json=payload) for _ in range(6))
             )

@@ -25,7 +25,8 @@ def install_security(app: Starlette, settings: Settings) -> None:
     2. `GraphQLRequestGuard`: cheap checks first (method, media type, body size, JSON shape)
        and the request deadline around everything after it;
     3. authentication, which sets `scope["state"]["api_key_id"]`;
-    4. `RateLimitMiddleware`, keyed by that id (client IP without one);
+    4. `RateLimitMiddleware`, keyed by that id (on /graphql every request reaching it has
+       one: auth already refused the rest with 401);
     5. the GraphQL router.
 
     Starlette's `add_middleware` PREPENDS: the middleware added last runs first. So this adds

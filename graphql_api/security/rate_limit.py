@@ -1,4 +1,4 @@
-"""Rate limiting per API key (per client IP for requests without one): a token bucket.
+"""Rate limiting per API key: a token bucket.
 
 Each caller has a bucket of `rate_limit_burst` tokens (default 200) that refills at
 `rate_limit_per_second` (default 20/s). A request takes one token; with none left it is
@@ -7,8 +7,10 @@ refused with HTTP 429, a `Retry-After` header (whole seconds, rounded up) and
 "extensions": {"code": "RATE_LIMITED", "retryAfter": N}}]}`. Nothing else runs for it.
 
 The key is `scope["state"]["api_key_id"]`, set by the authentication middleware, which must
-therefore run before this one (see `graphql_api.security.install_security`); otherwise the
-client IP as the ASGI server reports it. Behind a proxy or load balancer, run uvicorn with
+therefore run before this one (see `graphql_api.security.install_security`); requests
+without a valid key never get here on /graphql (auth answers 401 first), so the client-IP
+fallback only covers other paths. Unauthenticated floods (each costs one indexed key lookup)
+are for the gateway to throttle per IP. Behind a proxy or load balancer, run uvicorn with
 `--proxy-headers --forwarded-allow-ips=<the proxy>` or every anonymous caller shares the
 proxy's bucket.
 
