@@ -1,7 +1,6 @@
 """Role by role: every query and mutation against the permission matrix, member scoping in
 every fetch path, and masked emails for agents."""
 
-import base64
 import uuid
 from typing import Any
 
@@ -11,19 +10,16 @@ from graphql_api.auth.matrix import MUTATION_ROLES, QUERY_ROLES
 from graphql_api.models import Role
 from tests.conftest import MEMBER_KEY_OWNER, GraphQLClient
 from tests.db_counts import row_counts
+from tests.gql_helpers import global_id
 
 OTHER_MEMBER = "M-100020"
-
-
-def _global_id(type_name: str, row_id: int) -> str:
-    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
 
 
 QUERIES: dict[str, str] = {
     "member": f'{{ member(memberNumber: "{MEMBER_KEY_OWNER}") {{ memberNumber }} }}',
     "members": "{ members(first: 1) { totalCount } }",
     "agentContext": f'{{ agentContext(memberNumber: "{MEMBER_KEY_OWNER}") {{ toolingHint }} }}',
-    "node": f'{{ node(id: "{_global_id("Member", 1)}") {{ id }} }}',
+    "node": f'{{ node(id: "{global_id("Member", 1)}") {{ id }} }}',
     "loanApplications": "{ loanApplications(first: 1) { totalCount } }",
     "predictions": "{ predictions(first: 1) { totalCount } }",
     "auditLogs": "{ auditLogs(first: 1) { totalCount } }",
@@ -45,12 +41,12 @@ def _mutations() -> dict[str, str]:
         ' {memberNumber: "M-100002", riskProfile: BALANCED, amountUsd: "1000.00"})'
         " { userErrors { code } } }",
         "recordRecommendation": "mutation { recordRecommendation(input: {portfolioId:"
-        f' "{_global_id("Portfolio", 1)}", modelName: "probe",'
+        f' "{global_id("Portfolio", 1)}", modelName: "probe",'
         ' allocation: [{assetClass: "CASH", weight: "1.0000"}]}) { userErrors { code } } }',
         "predictSentiment": 'mutation { predictSentiment(input: {memberNumber: "M-100002",'
         ' text: "All fine, thanks."}) { userErrors { code } } }',
         "submitFeedback": "mutation { submitFeedback(input: {predictionId:"
-        f' "{_global_id("Prediction", 1)}", isCorrect: true}}) {{ userErrors {{ code }} }} }}',
+        f' "{global_id("Prediction", 1)}", isCorrect: true}}) {{ userErrors {{ code }} }} }}',
     }
 
 
@@ -121,9 +117,9 @@ def test_member_key_sees_only_its_own_member(gql_as: dict[Role, GraphQLClient]) 
     other_ids = [other["id"]]
     other_ids += [e["node"]["id"] for e in other["loanApplications"]["edges"]]
     other_ids += [e["node"]["id"] for e in other["predictions"]["edges"]]
-    for global_id in other_ids:
-        node = me.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": global_id})["node"]
-        assert node is None, global_id
+    for other_id in other_ids:
+        node = me.ok("query ($id: ID!) { node(id: $id) { id } }", {"id": other_id})["node"]
+        assert node is None, other_id
     for edge in own["loanApplications"]["edges"]:
         assert edge["node"]["member"]["memberNumber"] == MEMBER_KEY_OWNER
 

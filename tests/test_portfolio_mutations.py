@@ -6,7 +6,6 @@ the richest demo member with the demo file, so these tests never write for that 
 """
 
 import asyncio
-import base64
 import json
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from graphql_api.portfolios.allocation import RULES_V1_MODEL, recommend_allocati
 from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members, richest_member
+from tests.gql_helpers import global_id, mutate, row_id_of
 
 REQUEST = """
 mutation ($input: RequestPortfolioRecommendationInput!) {
@@ -65,31 +65,13 @@ def _stored_allocation(database_url: str, recommendation_id: int) -> Any:
     return json.loads(row["allocation"])
 
 
-def _row_id(global_id: str, type_name: str) -> int:
-    decoded_type, _, node_id = base64.b64decode(global_id).decode().partition(":")
-    assert decoded_type == type_name
-    return int(node_id)
-
-
-def _global_id(type_name: str, node_id: object) -> str:
-    return base64.b64encode(f"{type_name}:{node_id}".encode()).decode()
-
-
-def _mutate(gql: GraphQLClient, document: str, variables: dict[str, Any]) -> tuple[Any, str]:
-    """The mutation's payload (asserting no GraphQL errors) and the request id."""
-    body = gql.post(document, {"input": variables})
-    assert body.get("errors") is None, body["errors"]
-    (payload,) = body["data"].values()
-    return payload, body["extensions"]["requestId"]
-
-
 def _audit(gql: GraphQLClient, request_id: str) -> list[dict[str, Any]]:
     found = gql.ok(AUDIT, {"r": request_id})["auditLogs"]
     nodes = [edge["node"] for edge in found["edges"]]
     assert found["totalCount"] == len(nodes)
     assert {node["requestId"] for node in nodes} <= {request_id}
     # In the order written (audit ids ascend), not the API's newest-first.
-    return sorted(nodes, key=lambda node: _row_id(node["id"], "AuditLog"))
+    return sorted(nodes, key=lambda node: row_id_of(node["id"], "AuditLog"))
 
 
 def _member_number() -> str:
@@ -110,7 +92,7 @@ def _request_input(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def portfolio_id(gql: GraphQLClient) -> str:
     """A fresh portfolio to record recommendations for."""
-    payload, _ = _mutate(gql, REQUEST, _request_input(riskProfile="CONSERVATIVE"))
+    payload, _ = mutate(gql, REQUEST, _request_input(riskProfile="CONSERVATIVE"))
     assert payload["userErrors"] == []
     global_id: str = payload["portfolio"]["id"]
     return global_id
@@ -141,7 +123,7 @@ def test_request_creates_a_recommended_portfolio_with_two_audit_rows(
     gql: GraphQLClient, database_url: str, profile: RiskProfile
 ) -> None:
     before = row_counts(database_url)
-    payload, request_id = _mutate(
+    payload, request_id = mutate(
         gql, REQUEST, _request_input(riskProfile=profile.value, amountUsd="125000.50")
     )
     after = row_counts(database_url)
@@ -160,7 +142,7 @@ def test_request_creates_a_recommended_portfolio_with_two_audit_rows(
     assert latest["rationale"] == expected.rationale
     assert latest["allocation"] == expected.allocation_json()
     assert sum(Decimal(line["weight"]) for line in latest["lines"]) == 1
-    recommendation_id = _row_id(latest["id"], "Recommendation")
+    recommendation_id = row_id_of(latest["id"], "Recommendation")
     assert _stored_allocation(database_url, recommendation_id) == expected.allocation_json()
 
     assert after == {
@@ -171,7 +153,7 @@ def test_request_creates_a_recommended_portfolio_with_two_audit_rows(
     }
     requested, recorded = _audit(gql, request_id)
     assert (requested["action"], requested["entityType"]) == ("portfolio.requested", "Portfolio")
-    assert int(requested["entityId"]) == _row_id(portfolio["id"], "Portfolio")
+    assert int(requested["entityId"]) == row_id_of(portfolio["id"], "Portfolio")
     assert requested["payload"]["amountUsd"] == "125000.50"
     assert (recorded["action"], recorded["entityType"]) == (
         "recommendation.recorded",
@@ -179,7 +161,7 @@ def test_request_creates_a_recommended_portfolio_with_two_audit_rows(
     )
     assert int(recorded["entityId"]) == recommendation_id
     assert recorded["payload"]["modelName"] == RULES_V1_MODEL
-    assert recorded["payload"]["portfolioId"] == _row_id(portfolio["id"], "Portfolio")
+    assert recorded["payload"]["portfolioId"] == row_id_of(portfolio["id"], "Portfolio")
     assert {requested["member"]["memberNumber"], recorded["member"]["memberNumber"]} == {
         _member_number()
     }
@@ -205,7 +187,7 @@ def test_request_refusals_write_nothing(
     field: list[str],
 ) -> None:
     before = row_counts(database_url)
-    payload, request_id = _mutate(gql, REQUEST, _request_input(**overrides))
+    payload, request_id = mutate(gql, REQUEST, _request_input(**overrides))
     assert payload["portfolio"] is None
     [error] = payload["userErrors"]
     assert (error["code"], error["field"]) == (code, field)
@@ -229,18 +211,18 @@ def test_non_plain_decimals_are_clean_graphql_errors(
 
 def test_request_replay_returns_the_first_portfolio(gql: GraphQLClient, database_url: str) -> None:
     variables = _request_input(idempotencyKey="portfolio-replay-1")
-    first, _ = _mutate(gql, REQUEST, variables)
+    first, _ = mutate(gql, REQUEST, variables)
     assert first["userErrors"] == []
     before = row_counts(database_url)
 
-    replay, replay_request = _mutate(gql, REQUEST, variables)
+    replay, replay_request = mutate(gql, REQUEST, variables)
     assert replay["userErrors"] == []
     assert replay["portfolio"]["id"] == first["portfolio"]["id"]
     assert replay["portfolio"]["latestRecommendation"] == first["portfolio"]["latestRecommendation"]
     assert row_counts(database_url) == before
     assert _audit(gql, replay_request) == []
 
-    other, _ = _mutate(gql, REQUEST, {**variables, "amountUsd": "25000.01"})
+    other, _ = mutate(gql, REQUEST, {**variables, "amountUsd": "25000.01"})
     assert other["portfolio"] is None
     assert other["userErrors"] == [
         {
@@ -279,7 +261,7 @@ def test_record_recommendation_marks_a_queued_portfolio_recommended(
 ) -> None:
     member_number, portfolio_id = _queued_portfolio(gql)
     before = row_counts(database_url)
-    payload, request_id = _mutate(
+    payload, request_id = mutate(
         gql,
         RECORD,
         _record_input(
@@ -309,7 +291,7 @@ def test_record_recommendation_marks_a_queued_portfolio_recommended(
     portfolio = recommendation["portfolio"]
     assert (portfolio["id"], portfolio["status"]) == (portfolio_id, "RECOMMENDED")
     assert portfolio["latestRecommendation"] == {"id": recommendation["id"], "lines": stored}
-    recommendation_id = _row_id(recommendation["id"], "Recommendation")
+    recommendation_id = row_id_of(recommendation["id"], "Recommendation")
     assert _stored_allocation(database_url, recommendation_id) == stored
 
     assert after == {
@@ -321,7 +303,7 @@ def test_record_recommendation_marks_a_queued_portfolio_recommended(
     assert (entry["action"], entry["entityType"]) == ("recommendation.recorded", "Recommendation")
     assert int(entry["entityId"]) == recommendation_id
     assert entry["member"] == {"memberNumber": member_number}
-    assert entry["payload"]["portfolioId"] == _row_id(portfolio_id, "Portfolio")
+    assert entry["payload"]["portfolioId"] == row_id_of(portfolio_id, "Portfolio")
     assert entry["payload"]["previousStatus"] == "QUEUED"
     assert entry["payload"]["sleeves"] == 3
 
@@ -330,7 +312,7 @@ def test_record_recommendation_marks_a_queued_portfolio_recommended(
 def test_weights_within_a_basis_point_of_one_are_accepted(
     gql: GraphQLClient, portfolio_id: str, weights: tuple[str, ...]
 ) -> None:
-    payload, _ = _mutate(gql, RECORD, _record_input(portfolio_id, allocation=_lines(*weights)))
+    payload, _ = mutate(gql, RECORD, _record_input(portfolio_id, allocation=_lines(*weights)))
     assert payload["userErrors"] == []
     got = [Decimal(line["weight"]) for line in payload["recommendation"]["lines"]]
     assert got == [Decimal(w) for w in weights]
@@ -375,12 +357,12 @@ CASH_TWICE = [{"assetClass": "CASH", "weight": "0.5"}, {"assetClass": "cash", "w
         ({"rationale": "r" * 4001}, "INVALID_INPUT", ["input", "rationale"]),
         ({"rationale": "bad\u0000"}, "INVALID_INPUT", ["input", "rationale"]),
         # Ids that name no portfolio: unknown, another type, malformed.
-        ({"portfolioId": _global_id("Portfolio", 10**12)}, "NOT_FOUND", ["input", "portfolioId"]),
-        ({"portfolioId": _global_id("Portfolio", 10**30)}, "NOT_FOUND", ["input", "portfolioId"]),
-        ({"portfolioId": _global_id("Portfolio", "abc")}, "NOT_FOUND", ["input", "portfolioId"]),
-        ({"portfolioId": _global_id("Portfolio", "-1")}, "NOT_FOUND", ["input", "portfolioId"]),
-        ({"portfolioId": _global_id("Member", 1)}, "NOT_FOUND", ["input", "portfolioId"]),
-        ({"portfolioId": _global_id("Recommendation", 1)}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Portfolio", 10**12)}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Portfolio", 10**30)}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Portfolio", "abc")}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Portfolio", "-1")}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Member", 1)}, "NOT_FOUND", ["input", "portfolioId"]),
+        ({"portfolioId": global_id("Recommendation", 1)}, "NOT_FOUND", ["input", "portfolioId"]),
         ({"portfolioId": "garbage"}, "NOT_FOUND", ["input", "portfolioId"]),
     ],
 )  # fmt: skip
@@ -393,7 +375,7 @@ def test_record_refusals_write_nothing(
     field: list[str],
 ) -> None:
     before = row_counts(database_url)
-    payload, request_id = _mutate(gql, RECORD, _record_input(portfolio_id, **overrides))
+    payload, request_id = mutate(gql, RECORD, _record_input(portfolio_id, **overrides))
     assert payload["recommendation"] is None
     [error] = payload["userErrors"]
     assert (error["code"], error["field"]) == (code, field), error
@@ -420,17 +402,17 @@ def test_record_replay_returns_the_first_recommendation(
     gql: GraphQLClient, database_url: str, portfolio_id: str
 ) -> None:
     variables = _record_input(portfolio_id, idempotencyKey="record-replay-1")
-    first, _ = _mutate(gql, RECORD, variables)
+    first, _ = mutate(gql, RECORD, variables)
     assert first["userErrors"] == []
     before = row_counts(database_url)
 
-    replay, replay_request = _mutate(gql, RECORD, variables)
+    replay, replay_request = mutate(gql, RECORD, variables)
     assert replay == first
     assert row_counts(database_url) == before
     assert _audit(gql, replay_request) == []
 
     changed = {**variables, "allocation": _lines("0.5", "0.5")}
-    other, _ = _mutate(gql, RECORD, changed)
+    other, _ = mutate(gql, RECORD, changed)
     assert other["recommendation"] is None
     assert [(e["code"], e["field"]) for e in other["userErrors"]] == [
         ("IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"])

@@ -7,7 +7,6 @@ that member and only score texts that are not negative.
 """
 
 import asyncio
-import base64
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,6 +17,7 @@ from graphql_api.predictions.sentiment import VaderSentimentModel
 from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members, richest_member
+from tests.gql_helpers import global_id, mutate, row_id_of
 
 PRAISE = "I love how quick and helpful the service was!"  # POSITIVE for VADER
 
@@ -61,24 +61,6 @@ query ($r: String!) {
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _row_id(global_id: str, type_name: str) -> int:
-    decoded_type, _, node_id = base64.b64decode(global_id).decode().partition(":")
-    assert decoded_type == type_name
-    return int(node_id)
-
-
-def _global_id(type_name: str, node_id: object) -> str:
-    return base64.b64encode(f"{type_name}:{node_id}".encode()).decode()
-
-
-def _mutate(gql: GraphQLClient, document: str, variables: dict[str, Any]) -> tuple[Any, str]:
-    """The mutation's payload (asserting no GraphQL errors) and the request id."""
-    body = gql.post(document, {"input": variables})
-    assert body.get("errors") is None, body["errors"]
-    (payload,) = body["data"].values()
-    return payload, body["extensions"]["requestId"]
-
-
 def _audit(gql: GraphQLClient, request_id: str) -> list[dict[str, Any]]:
     found = gql.ok(AUDIT, {"r": request_id})["auditLogs"]
     nodes = [edge["node"] for edge in found["edges"]]
@@ -95,7 +77,7 @@ def _member_number() -> str:
 
 
 def _predict(gql: GraphQLClient, text: str = PRAISE, **extra: Any) -> tuple[Any, str]:
-    return _mutate(gql, PREDICT, {"memberNumber": _member_number(), "text": text, **extra})
+    return mutate(gql, PREDICT, {"memberNumber": _member_number(), "text": text, **extra})
 
 
 def _performance(gql: GraphQLClient) -> dict[str, dict[str, Any]]:
@@ -142,7 +124,7 @@ def test_predict_sentiment_stores_the_models_verdict_and_audits_it(
     }
     [entry] = _audit(gql, request_id)
     assert (entry["action"], entry["entityType"]) == ("prediction.created", "Prediction")
-    assert int(entry["entityId"]) == _row_id(prediction["id"], "Prediction")
+    assert int(entry["entityId"]) == row_id_of(prediction["id"], "Prediction")
     assert entry["member"] == {"memberNumber": _member_number()}
     assert entry["payload"] == {
         "sentiment": "POSITIVE",
@@ -176,7 +158,7 @@ def test_predict_refusals_write_nothing(
     field: list[str],
 ) -> None:
     before = row_counts(database_url)
-    payload, request_id = _mutate(
+    payload, request_id = mutate(
         gql, PREDICT, {"memberNumber": _member_number(), "text": PRAISE, **overrides}
     )
     assert payload["prediction"] is None
@@ -212,7 +194,7 @@ def test_submit_feedback_is_listed_on_the_prediction_and_audited(
     gql: GraphQLClient, database_url: str, prediction_id: str
 ) -> None:
     before = row_counts(database_url)
-    payload, request_id = _mutate(
+    payload, request_id = mutate(
         gql, FEEDBACK, {"predictionId": prediction_id, "isCorrect": True, "comment": "Spot on."}
     )
     after = row_counts(database_url)
@@ -235,17 +217,17 @@ def test_submit_feedback_is_listed_on_the_prediction_and_audited(
     }
     [entry] = _audit(gql, request_id)
     assert (entry["action"], entry["entityType"]) == ("feedback.submitted", "Feedback")
-    assert int(entry["entityId"]) == _row_id(feedback["id"], "Feedback")
+    assert int(entry["entityId"]) == row_id_of(feedback["id"], "Feedback")
     assert entry["member"] == prediction["member"] == {"memberNumber": _member_number()}
     assert entry["payload"] == {
-        "predictionId": _row_id(prediction_id, "Prediction"),
+        "predictionId": row_id_of(prediction_id, "Prediction"),
         "isCorrect": True,
         "hasComment": True,
     }
 
 
 def test_feedback_without_comment(gql: GraphQLClient, prediction_id: str) -> None:
-    payload, _ = _mutate(gql, FEEDBACK, {"predictionId": prediction_id, "isCorrect": False})
+    payload, _ = mutate(gql, FEEDBACK, {"predictionId": prediction_id, "isCorrect": False})
     assert payload["userErrors"] == []
     assert (payload["feedback"]["isCorrect"], payload["feedback"]["comment"]) == (False, None)
 
@@ -272,21 +254,21 @@ def test_feedback_needs_an_existing_prediction(gql: GraphQLClient, database_url:
     feedback_id = next(
         e["node"]["feedback"][0]["id"] for e in existing_feedback if e["node"]["feedback"]
     )
-    for global_id in [
-        _global_id("Prediction", portfolio_row),
-        _global_id("Prediction", 10**12),
-        _global_id("Prediction", 10**30),
-        _global_id("Prediction", "x1"),
-        _global_id("Portfolio", portfolio_row),
+    for bad_id in [
+        global_id("Prediction", portfolio_row),
+        global_id("Prediction", 10**12),
+        global_id("Prediction", 10**30),
+        global_id("Prediction", "x1"),
+        global_id("Portfolio", portfolio_row),
         feedback_id,
         "garbage",
     ]:
         before = row_counts(database_url)
-        payload, request_id = _mutate(gql, FEEDBACK, {"predictionId": global_id, "isCorrect": True})
+        payload, request_id = mutate(gql, FEEDBACK, {"predictionId": bad_id, "isCorrect": True})
         assert payload["feedback"] is None
         assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
             ("NOT_FOUND", ["input", "predictionId"])
-        ], global_id
+        ], bad_id
         assert row_counts(database_url) == before
         assert _audit(gql, request_id) == []
 
@@ -296,7 +278,7 @@ def test_bad_comments_write_nothing(
     gql: GraphQLClient, database_url: str, prediction_id: str, comment: str
 ) -> None:
     before = row_counts(database_url)
-    payload, _ = _mutate(
+    payload, _ = mutate(
         gql, FEEDBACK, {"predictionId": prediction_id, "isCorrect": True, "comment": comment}
     )
     assert payload["feedback"] is None
@@ -307,7 +289,7 @@ def test_bad_comments_write_nothing(
 
 
 def test_comment_of_2000_characters_is_accepted(gql: GraphQLClient, prediction_id: str) -> None:
-    payload, _ = _mutate(
+    payload, _ = mutate(
         gql, FEEDBACK, {"predictionId": prediction_id, "isCorrect": True, "comment": "c" * 2000}
     )
     assert payload["userErrors"] == []
@@ -317,15 +299,15 @@ def test_feedback_replay_returns_the_first_feedback(
     gql: GraphQLClient, database_url: str, prediction_id: str
 ) -> None:
     variables = {"predictionId": prediction_id, "isCorrect": True, "idempotencyKey": "fb-1"}
-    first, _ = _mutate(gql, FEEDBACK, variables)
+    first, _ = mutate(gql, FEEDBACK, variables)
     assert first["userErrors"] == []
     before = row_counts(database_url)
 
-    replay, _ = _mutate(gql, FEEDBACK, variables)
+    replay, _ = mutate(gql, FEEDBACK, variables)
     assert replay["feedback"]["id"] == first["feedback"]["id"]
     assert row_counts(database_url) == before
 
-    other, _ = _mutate(gql, FEEDBACK, {**variables, "isCorrect": False})
+    other, _ = mutate(gql, FEEDBACK, {**variables, "isCorrect": False})
     assert [(e["code"], e["field"]) for e in other["userErrors"]] == [
         ("IDEMPOTENCY_KEY_REUSED", ["input", "idempotencyKey"])
     ]
@@ -362,7 +344,7 @@ def test_model_performance_follows_new_predictions_and_feedback(gql: GraphQLClie
     predicted, _ = _predict(gql, "Thanks, that was really helpful.")
     new_id = predicted["prediction"]["id"]
     for verdict in (True, True, False):
-        payload, _ = _mutate(gql, FEEDBACK, {"predictionId": new_id, "isCorrect": verdict})
+        payload, _ = mutate(gql, FEEDBACK, {"predictionId": new_id, "isCorrect": verdict})
         assert payload["userErrors"] == []
     after = _performance(gql)
 
