@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 
 from graphql_api.sandbox.provider import create_sandbox_app
+from graphql_api.upstream import PensionClientConfig
 
 _START_TIMEOUT_SECONDS = 10.0
 
@@ -100,3 +101,16 @@ def running_sandbox(
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+# Small timings so a whole fault matrix runs in a few seconds.
+FAST_CLIENT_CONFIG = PensionClientConfig(
+    connect_timeout=1.0,
+    read_timeout=0.3,
+    backoff_initial=0.01,
+    backoff_max=0.05,
+    backoff_jitter=0.01,
+    retry_after_max=2.0,
+    breaker_threshold=5,
+    breaker_cooldown=30.0,
+)

@@ -26,21 +26,11 @@ from graphql_api.upstream import (
     UpstreamUnavailable,
     parse_retry_after,
 )
-from tests.sandbox_server import SandboxServer, running_sandbox
+from tests.sandbox_server import FAST_CLIENT_CONFIG, SandboxServer, running_sandbox
 
 API_KEY = "sk-live-TOPSECRET-0123456789abcdef"
 MEMBER = "M-100002"
-# Small timings so the whole fault matrix runs in a few seconds.
-FAST = PensionClientConfig(
-    connect_timeout=1.0,
-    read_timeout=0.3,
-    backoff_initial=0.01,
-    backoff_max=0.05,
-    backoff_jitter=0.01,
-    retry_after_max=2.0,
-    breaker_threshold=5,
-    breaker_cooldown=30.0,
-)
+FAST = FAST_CLIENT_CONFIG
 
 
 @pytest.fixture(scope="module")

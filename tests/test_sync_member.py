@@ -6,6 +6,7 @@ Also the sandbox's CLI command, and `serve`'s default sandbox beside the embedde
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -35,22 +36,13 @@ from tests.db import fresh_database
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members
 from tests.http_server import free_port, serve_in_thread
-from tests.sandbox_server import SandboxServer, running_sandbox
+from tests.sandbox_server import FAST_CLIENT_CONFIG, SandboxServer, running_sandbox
 
 API_KEY = f"sk-sync-TOPSECRET-{uuid.uuid4().hex}"
 WRONG_KEY = f"sk-wrong-TOPSECRET-{uuid.uuid4().hex}"
 # Tiny timings, so the whole fault matrix runs in a few seconds. The breaker threshold is
 # high here: the breaker test runs its own server with a low one.
-FAST = PensionClientConfig(
-    connect_timeout=1.0,
-    read_timeout=0.3,
-    backoff_initial=0.01,
-    backoff_max=0.05,
-    backoff_jitter=0.01,
-    retry_after_max=2.0,
-    breaker_threshold=100,
-    breaker_cooldown=30.0,
-)
+FAST = dataclasses.replace(FAST_CLIENT_CONFIG, breaker_threshold=100)
 
 SYNC = """
 mutation ($input: SyncMemberInput!) {

@@ -8,7 +8,7 @@ rolls back, in which case it claims the key itself), then reads the committed ou
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +22,22 @@ class Claim:
     operation: str
     key: str
     replay_of: int | None  # the first request's result id, when this is a retry
+
+
+def _same_key(actor: str, operation: str, key: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        IdempotencyKey.actor == actor,
+        IdempotencyKey.operation == operation,
+        IdempotencyKey.key == key,
+    )
+
+
+async def key_claimed(session: AsyncSession, *, actor: str, operation: str, key: str) -> bool:
+    """Whether an earlier request already claimed this key (read-only; no lock taken)."""
+    found = await session.scalar(
+        select(IdempotencyKey.key).where(*_same_key(actor, operation, key))
+    )
+    return found is not None
 
 
 async def claim(
@@ -38,9 +54,7 @@ async def claim(
     existing = (
         await session.execute(
             select(IdempotencyKey.fingerprint, IdempotencyKey.result_id).where(
-                IdempotencyKey.actor == actor,
-                IdempotencyKey.operation == operation,
-                IdempotencyKey.key == key,
+                *_same_key(actor, operation, key)
             )
         )
     ).one()
@@ -56,11 +70,7 @@ async def claim(
 async def complete(session: AsyncSession, claimed: Claim, result_id: int) -> None:
     await session.execute(
         update(IdempotencyKey)
-        .where(
-            IdempotencyKey.actor == claimed.actor,
-            IdempotencyKey.operation == claimed.operation,
-            IdempotencyKey.key == claimed.key,
-        )
+        .where(*_same_key(claimed.actor, claimed.operation, claimed.key))
         .values(result_id=result_id)
     )
 

@@ -17,7 +17,7 @@ from graphql_api.audit import service as audit_service
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, refuse
 from graphql_api.kit.fields import IdempotencyKey, MemberNumber
-from graphql_api.models import IdempotencyKey as IdempotencyKeyRow
+from graphql_api.kit.idempotency import key_claimed
 from graphql_api.models import Member, PensionAccount
 from graphql_api.upstream import (
     InvalidMemberNumberError,
@@ -90,14 +90,7 @@ async def idempotency_key_used(
     if key is None:
         return False
     async with sessionmaker() as session:
-        found = await session.scalar(
-            select(IdempotencyKeyRow.key).where(
-                IdempotencyKeyRow.actor == actor,
-                IdempotencyKeyRow.operation == OPERATION,
-                IdempotencyKeyRow.key == key,
-            )
-        )
-    return found is not None
+        return await key_claimed(session, actor=actor, operation=OPERATION, key=key)
 
 
 async def sync_member(
