@@ -24,7 +24,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".finance-api")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
-    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long a request waits for a pooled connection before it gets 503 SERVICE_UNAVAILABLE.
+    db_pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    # Retry-After (seconds) on 503 SERVICE_UNAVAILABLE when the database is unreachable.
+    db_unavailable_retry_after_seconds: int = Field(default=2, ge=1)
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
     # Adds `extensions.sqlStatements` to responses: what the tests and the benchmark read.
     expose_query_stats: bool | None = None
@@ -37,6 +40,13 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=0)
     max_query_tokens: int = Field(default=2000, ge=1)
     max_request_body_bytes: int = Field(default=100 * 1024, ge=1)
+    # Worst-case objects an operation may return (security/cost.py); over it the operation is
+    # refused with QUERY_TOO_COMPLEX before any SQL runs.
+    max_query_nodes: int = Field(default=100_000, ge=1)
+    # Responses larger than this are replaced by a RESPONSE_TOO_LARGE error.
+    max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # A connection must deliver its request headers within this time, or it is closed.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
     # The whole request, body upload included; past it the client gets REQUEST_TIMEOUT and the
     # request's database work is cancelled.
     request_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -47,6 +57,8 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=1)
     # Memory bound: at most this many buckets are tracked (idle ones are dropped first).
     rate_limit_max_clients: int = Field(default=100_000, ge=1)
+    # With a Redis URL the buckets live in Redis, so every worker and host shares one limit.
+    redis_url: str | None = None
     # The upstream pension provider (syncMember). Unset base URL: sync is refused as
     # UPSTREAM_UNAVAILABLE. `serve` on the embedded database points it at the sandbox.
     pension_api_base_url: str | None = Field(
@@ -55,6 +67,8 @@ class Settings(BaseSettings):
     pension_api_key: SecretStr = Field(
         default=SecretStr("sandbox-key"), validation_alias=AliasChoices("PENSION_API_KEY")
     )
+    # syncMember stops retrying the provider this long before the request's deadline.
+    upstream_deadline_margin_seconds: float = Field(default=1.0, ge=0)
     # Which sentiment model predictSentiment uses: "vader", or a registered plug-in name.
     sentiment_model: str = "vader"
 

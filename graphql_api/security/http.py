@@ -94,11 +94,13 @@ class RequestDeadlineExceededError(Exception):
 class _RequestScope:
     """The tasks of one request that have run SQL, so a deadline can cancel them all."""
 
-    __slots__ = ("expired", "tasks")
+    __slots__ = ("deadline", "expired", "tasks")
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
         self.expired = False
         self.tasks: set[asyncio.Task[Any]] = set()
+        # Event-loop time (`loop.time()`) at which the request is cut off.
+        self.deadline = deadline
 
     def expire(self) -> int:
         self.expired = True
@@ -114,6 +116,16 @@ class _RequestScope:
 # Tasks spawned by the request (asyncio.create_task, loop.call_soon) copy the context, so they
 # see the same scope object.
 _request_scope: ContextVar[_RequestScope | None] = ContextVar("request_scope", default=None)
+
+
+def request_time_left() -> float | None:
+    """Seconds until the current request's deadline (negative once passed), or None outside
+    a request (CLI, tests calling services directly). Work with its own retries or timeouts,
+    such as the upstream provider client, sizes its budget from this."""
+    request = _request_scope.get()
+    if request is None or request.deadline is None:
+        return None
+    return request.deadline - asyncio.get_running_loop().time()
 
 
 def install_deadline_cancellation(engine: AsyncEngine) -> None:
@@ -206,7 +218,7 @@ class GraphQLRequestGuard:
         self, scope: Scope, receive: Receive, send: Send, *, read_body: bool
     ) -> None:
         progress = _Progress(body_received=not read_body)
-        request = _RequestScope()
+        request = _RequestScope(asyncio.get_running_loop().time() + self.timeout_seconds)
         token = _request_scope.set(request)
         deadline = asyncio.timeout(self.timeout_seconds)
         try:
