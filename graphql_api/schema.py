@@ -29,6 +29,7 @@ from graphql_api.members.resolvers import MemberQuery
 from graphql_api.portfolios.mutations import PortfolioMutation
 from graphql_api.predictions.mutations import PredictionMutation
 from graphql_api.predictions.resolvers import PredictionQuery
+from graphql_api.security.cost import QueryCostLimit
 from graphql_api.security.limits import RequestLimits, add_default_code
 
 
@@ -107,6 +108,8 @@ schema = FinanceSchema(
         RequestLimits,
         ParserCache,
         lambda: ValidationCache(maxsize=1024),
+        # After validation, before execution: refuses over-budget operations before any SQL.
+        QueryCostLimit,
         PublicOrMaskedErrors,
         RequestIdInExtensions,
         QueryStats,

@@ -27,6 +27,10 @@ CommandT = TypeVar("CommandT", bound=CommandInput)
 NodeT = TypeVar("NodeT", bound=RowBacked)
 
 
+# A payload lists at most this many user errors (every list has a cap; see security/cost.py).
+MAX_USER_ERRORS = 50
+
+
 @strawberry.type(description="An expected reason a mutation did not happen. Nothing was written.")
 class UserError:
     code: ErrorCode = strawberry.field(description="Machine-readable reason.")
@@ -86,7 +90,8 @@ async def run_mutation(
             work=lambda session: work(session, parsed, meta),
         )
     except CommandRefusedError as refused:
-        return Outcome(None, [UserError.from_problem(p) for p in refused.problems])
+        problems = refused.problems[:MAX_USER_ERRORS]
+        return Outcome(None, [UserError.from_problem(p) for p in problems])
     # Committed: later reads in this request must not see what loaders cached before.
     context.refresh_loaders()
     return Outcome(result_id, [])
@@ -117,4 +122,6 @@ def idempotency_key_field() -> Any:
 
 
 def user_errors_field() -> Any:
-    return strawberry.field(description="Why nothing was written; empty on success.")
+    return strawberry.field(
+        description=f"Why nothing was written (at most {MAX_USER_ERRORS}); empty on success."
+    )

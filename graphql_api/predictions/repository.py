@@ -51,6 +51,10 @@ class ModelPerformanceRow:
         return ratio.quantize(ACCURACY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
+# modelPerformance lists at most this many model versions (every list has a cap).
+MAX_MODEL_VERSIONS = 100
+
+
 async def model_performance(session: AsyncSession) -> list[ModelPerformanceRow]:
     """Per model version, in one statement: feedback is first counted per prediction, so the
     outer join yields one row per prediction and counting predictions needs no DISTINCT."""
@@ -73,6 +77,7 @@ async def model_performance(session: AsyncSession) -> list[ModelPerformanceRow]:
         .outerjoin(verdicts, verdicts.c.prediction_id == Prediction.id)
         .group_by(Prediction.model_version)
         .order_by(Prediction.model_version)
+        .limit(MAX_MODEL_VERSIONS)
     )
     return [
         ModelPerformanceRow(

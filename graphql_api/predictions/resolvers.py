@@ -54,7 +54,8 @@ class PredictionQuery:
 
     @strawberry.field(
         description="Per sentiment model version: predictions made, feedback received and the"
-        " share of feedback saying the model was right; ordered by model version."
+        " share of feedback saying the model was right; ordered by model version, at most"
+        f" {repository.MAX_MODEL_VERSIONS} versions."
     )
     async def model_performance(self, info: Info) -> list[ModelPerformance]:
         async with info.context.sessionmaker() as session:
