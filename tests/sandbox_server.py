@@ -26,6 +26,8 @@ from graphql_api.sandbox.provider import create_sandbox_app
 from graphql_api.upstream import PensionClientConfig
 
 _START_TIMEOUT_SECONDS = 10.0
+# The sandbox's maximum `delay_seconds`; a hung request is cancelled when the server stops.
+HANG_SECONDS = 60.0
 
 
 class SandboxServer:
@@ -45,6 +47,11 @@ class SandboxServer:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+    def hang(self, times: int = 1000) -> None:
+        """The next `times` member requests are accepted and never answered: the sandbox's
+        longest delay outlasts any budget a test gives the client."""
+        self.set_fault("slow", times=times, delay_seconds=HANG_SECONDS)
 
     def stats(self) -> dict[str, Any]:
         response = self._admin.get("/_sandbox/stats")

@@ -350,6 +350,129 @@ async def test_success_resets_the_failure_count(sandbox: SandboxServer) -> None:
         assert await pension.breaker_state() == "closed"
 
 
+# ---- the caller's deadline ------------------------------------------------------------------
+
+# Production timeouts (read 5 s, 3 attempts, min_attempt 0.5 s), a tiny backoff and a breaker
+# that stays closed: only the budget can stop these calls early.
+PRODUCTION_LIKE = PensionClientConfig(
+    backoff_initial=0.01, backoff_jitter=0.0, breaker_threshold=100
+)
+BUDGET = 1.5
+# Generous: the budget's correctness is under test, not speed.
+SLACK = 1.0
+
+
+def deadline_in(seconds: float) -> float:
+    return asyncio.get_running_loop().time() + seconds
+
+
+async def timed_error(
+    pension: PensionClient, deadline: float, member: str = MEMBER
+) -> tuple[UpstreamError, float]:
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        await pension.get_member(member, deadline=deadline)
+    assert_clean(caught.value)
+    return caught.value, time.monotonic() - started
+
+
+@pytest.mark.asyncio
+async def test_hung_provider_is_unavailable_within_the_budget(sandbox: SandboxServer) -> None:
+    sandbox.hang()
+    async with PensionClient(sandbox.base_url, API_KEY, PRODUCTION_LIKE) as pension:
+        error, elapsed = await timed_error(pension, deadline_in(BUDGET))
+    assert type(error) is UpstreamUnavailable
+    assert "out of time" in str(error)
+    # The one attempt's 5 s read timeout was cut to the budget; no time was left to retry.
+    assert error.attempts == 1
+    assert sandbox.requests_for(MEMBER) == 1
+    assert BUDGET - 0.2 <= elapsed < BUDGET + SLACK
+
+
+@pytest.mark.asyncio
+async def test_retries_run_only_while_a_useful_attempt_fits(sandbox: SandboxServer) -> None:
+    config = PensionClientConfig(
+        read_timeout=0.4, max_attempts=10, min_attempt_seconds=0.3, backoff_initial=0.01,
+        backoff_jitter=0.0, breaker_threshold=100,
+    )  # fmt: skip
+    sandbox.hang()
+    async with PensionClient(sandbox.base_url, API_KEY, config) as pension:
+        error, elapsed = await timed_error(pension, deadline_in(BUDGET))
+    # Attempts end at ~0.4, ~0.8 and ~1.2 s; a fourth would have < 0.3 s of the 1.5 s left.
+    assert type(error) is UpstreamUnavailable
+    assert "out of time" in str(error)
+    assert error.attempts == 3
+    assert sandbox.requests_for(MEMBER) == 3
+    assert elapsed < BUDGET + SLACK
+
+
+@pytest.mark.parametrize(
+    ("fault", "config"),
+    [
+        ({"mode": "rate_limited", "retry_after": 5}, PRODUCTION_LIKE),
+        (
+            {"mode": "error_500"},
+            PensionClientConfig(backoff_initial=3.0, backoff_max=3.0, backoff_jitter=0.0),
+        ),
+    ],
+    ids=["retry-after-5s", "backoff-3s"],
+)
+@pytest.mark.asyncio
+async def test_no_backoff_sleeps_past_the_budget(
+    sandbox: SandboxServer, fault: dict[str, Any], config: PensionClientConfig
+) -> None:
+    sandbox.set_fault(**fault, times=100)
+    async with PensionClient(sandbox.base_url, API_KEY, config) as pension:
+        error, elapsed = await timed_error(pension, deadline_in(BUDGET))
+    # A wait of 3-5 s cannot fit a 1.5 s budget: give up at once instead of sleeping.
+    assert type(error) is UpstreamUnavailable
+    assert "out of time" in str(error)
+    assert error.attempts == 1
+    assert sandbox.requests_for(MEMBER) == 1
+    assert elapsed < BUDGET
+
+
+@pytest.mark.parametrize("seconds", [0.1, -5.0])
+@pytest.mark.asyncio
+async def test_too_short_a_budget_never_asks_the_provider(
+    sandbox: SandboxServer, seconds: float
+) -> None:
+    config = PensionClientConfig(breaker_threshold=1)
+    async with PensionClient(sandbox.base_url, API_KEY, config) as pension:
+        for _ in range(3):
+            error, _ = await timed_error(pension, deadline_in(seconds))
+            assert type(error) is UpstreamUnavailable
+            assert error.attempts == 0
+            assert "no time left" in str(error)
+        # Not the provider's failure: even a threshold of 1 leaves the circuit closed.
+        assert await pension.breaker_state() == "closed"
+    assert sandbox.stats()["total"] == 0
+
+
+@pytest.mark.asyncio
+async def test_running_out_of_time_counts_as_a_provider_failure(sandbox: SandboxServer) -> None:
+    config = PensionClientConfig(backoff_initial=0.01, breaker_threshold=2)
+    sandbox.hang()
+    async with PensionClient(sandbox.base_url, API_KEY, config) as pension:
+        for _ in range(2):
+            error, _ = await timed_error(pension, deadline_in(0.8))
+            assert error.attempts == 1
+        assert await pension.breaker_state() == "opened"
+        fast, _ = await timed_error(pension, deadline_in(BUDGET))
+    assert fast.attempts == 0
+    assert "circuit is open" in str(fast)
+    assert sandbox.requests_for(MEMBER) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_healthy_provider_answers_within_a_budget(
+    client: PensionClient, sandbox: SandboxServer
+) -> None:
+    member = await client.get_member(MEMBER, deadline=deadline_in(BUDGET))
+    assert member.member_number == MEMBER
+    assert sandbox.requests_for(MEMBER) == 1
+
+
 def test_client_repr_and_validation_hide_the_key() -> None:
     client = PensionClient("http://127.0.0.1:9", API_KEY)
     assert API_KEY not in repr(client)

@@ -1,5 +1,6 @@
 """Member mutations: createMember, and syncMember from the pension provider."""
 
+import asyncio
 from functools import partial
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from graphql_api.graph.mutations import (
 from graphql_api.kit.errors import CommandRefusedError
 from graphql_api.members import service, sync
 from graphql_api.members.types import Member
+from graphql_api.security.http import request_time_left
 
 
 @strawberry.input(description="A new member to record.")
@@ -97,9 +99,21 @@ class MemberMutation:
         )
 
 
+def _upstream_deadline(info: Info) -> float | None:
+    """When the provider call must be over (event-loop time): the request's deadline less a
+    margin left for the transaction and the answer; None outside a request with a deadline."""
+    left = request_time_left()
+    if left is None:
+        return None
+    margin = info.context.settings.upstream_deadline_margin_seconds
+    return asyncio.get_running_loop().time() + left - margin
+
+
 async def _sync(info: Info, input: SyncMemberInput) -> Outcome:
     """Validate, ask the provider with no transaction open, then store in one transaction."""
     context = info.context
+    # Taken first: the idempotency lookup below spends time from the same budget.
+    deadline = _upstream_deadline(info)
     try:
         command = sync.SyncMemberCommand.parse(input_data(input))
         upstream = None
@@ -107,7 +121,9 @@ async def _sync(info: Info, input: SyncMemberInput) -> Outcome:
         if not await sync.idempotency_key_used(
             context.sessionmaker, actor=context.actor, key=command.idempotency_key
         ):
-            upstream = await sync.fetch_upstream(context.pension_client, command.member_number)
+            upstream = await sync.fetch_upstream(
+                context.pension_client, command.member_number, deadline=deadline
+            )
     except CommandRefusedError as refused:
         return Outcome(None, [UserError.from_problem(p) for p in refused.problems])
     return await run_mutation(

@@ -3,6 +3,10 @@
 Two steps, so no database transaction is ever held open across HTTP: `fetch_upstream` asks
 the provider (turning its failures into refusals), then `sync_member` upserts the member and
 its pension account and writes one `member.synced` audit row, all in one transaction.
+
+The caller gives `fetch_upstream` a deadline (for a request: its own deadline less a margin
+for the transaction and the answer), so a hung provider is refused as UPSTREAM_UNAVAILABLE
+with nothing written, before the request itself would time out.
 """
 
 import logging
@@ -39,8 +43,13 @@ class SyncMemberCommand(CommandInput):
     idempotency_key: IdempotencyKey | None = None
 
 
-async def fetch_upstream(client: PensionClient | None, member_number: str) -> UpstreamMember:
+async def fetch_upstream(
+    client: PensionClient | None, member_number: str, *, deadline: float | None = None
+) -> UpstreamMember:
     """The provider's view of the member, or a refusal saying why there is none.
+
+    `deadline` (event-loop time, or None for the client's own limits) bounds every attempt
+    and backoff; running out of time is UPSTREAM_UNAVAILABLE like any provider outage.
 
     The messages are written here: the provider's own text and the API key never reach
     the caller. The upstream error (which never contains the key) is logged for operators.
@@ -51,7 +60,7 @@ async def fetch_upstream(client: PensionClient | None, member_number: str) -> Up
             "No pension provider is configured; nothing was changed.",
         )
     try:
-        upstream = await client.get_member(member_number)
+        upstream = await client.get_member(member_number, deadline=deadline)
     except InvalidMemberNumberError as error:
         raise refuse(
             ErrorCode.INVALID_INPUT, f"Invalid member number: {error}.", "member_number"

@@ -21,7 +21,11 @@ class PensionClientConfig:
     # A Retry-After above this is clamped: we still retry, just not later than this.
     retry_after_max: float = 5.0
     # Upper bound on the whole call including backoff; None means attempts alone limit it.
+    # A caller's deadline (get_member(deadline=...)) shortens it further, never lengthens it.
     total_timeout: float | None = 20.0
+    # No attempt starts, and no backoff sleep begins, unless this much time would be left
+    # before the deadline for the attempt itself: a shorter one could not get an answer.
+    min_attempt_seconds: float = 0.5
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
     # A member document is a few hundred bytes; a huge body is a broken or hostile provider.
@@ -37,8 +41,15 @@ class PensionClientConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"{name} must be > 0")
-        if self.backoff_initial < 0 or self.backoff_jitter < 0 or self.retry_after_max < 0:
-            raise ValueError("backoff_initial, backoff_jitter and retry_after_max must be >= 0")
+        non_negative = {
+            "backoff_initial": self.backoff_initial,
+            "backoff_jitter": self.backoff_jitter,
+            "retry_after_max": self.retry_after_max,
+            "min_attempt_seconds": self.min_attempt_seconds,
+        }
+        for name, value in non_negative.items():
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0")
         if self.total_timeout is not None and not self.total_timeout > 0:
             raise ValueError("total_timeout must be > 0 or None")
         if self.max_attempts < 1 or self.breaker_threshold < 1 or self.max_response_bytes < 1:

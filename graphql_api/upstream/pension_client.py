@@ -6,10 +6,20 @@ Resilience, from the outside in:
   calls it fails fast with `UpstreamUnavailable` and no HTTP attempt for `breaker_cooldown`
   seconds, then lets a trial call through (success closes it, failure re-opens it). A 404 or a
   cancelled call is not a failure of the provider and does not count;
+* a time budget per call (budget.py): the call is over by its deadline, the sooner of the
+  caller's (`get_member(deadline=...)`) and `total_timeout`. Each attempt's timeouts are
+  clipped to the time left, and no retry starts without `min_attempt_seconds` left for it;
+  running out of time is `UpstreamUnavailable`, and counts as a provider failure (below);
 * retries (stamina) inside one call: up to `max_attempts` HTTP attempts with jittered
   exponential backoff on connection errors, timeouts, 5xx and 429. stamina's `on=` hook may
-  return a float, which replaces the backoff: that is how a 429's Retry-After is honoured;
+  return a float, which replaces the backoff: the hook computes every backoff (a 429's
+  Retry-After, or the exponential one) so it can refuse one that would outlast the budget;
 * httpx connect/read timeouts on every attempt.
+
+Budget and breaker: a call that made at least one attempt and ran out of time counts as a
+failure, because the provider did not answer within the time it was given (at least
+`min_attempt_seconds`); a hung provider must open the circuit like a failing one. A call whose
+budget was too short for even one attempt never reaches the provider or the breaker.
 
 The API key is held in `_ApiKey`, whose str/repr are masked, and is put on the wire only as
 the Authorization header; no message this module writes contains it.
@@ -17,6 +27,7 @@ the Authorization header; no message this module writes contains it.
 
 import asyncio
 import logging
+import random
 import re
 import time
 from email.utils import parsedate_to_datetime
@@ -29,6 +40,7 @@ import stamina
 from purgatory import AsyncCircuitBreakerFactory, Event
 from purgatory.domain.model import OpenedState
 
+from graphql_api.upstream.budget import CallBudget
 from graphql_api.upstream.config import PensionClientConfig
 from graphql_api.upstream.errors import (
     InvalidMemberNumberError,
@@ -78,12 +90,14 @@ class _TransientError(Exception):
         self.retry_after = retry_after
 
 
-def _retry_hook(exc: Exception) -> bool | float:
-    # stamina calls this with every exception: True = retry with the usual backoff, a float =
-    # retry after exactly that many seconds, False = give up and re-raise at once.
-    if isinstance(exc, _TransientError):
-        return exc.retry_after if exc.retry_after is not None else True
-    return False
+def _exponential_backoff(config: PensionClientConfig, attempt: int) -> float:
+    """The wait after failed attempt number `attempt` (1-based): stamina's own formula, so the
+    budget can see it before the sleep starts."""
+    jitter = random.uniform(0, config.backoff_jitter)
+    try:
+        return min(config.backoff_max, config.backoff_initial * 2.0 ** (attempt - 1) + jitter)
+    except OverflowError:
+        return config.backoff_max
 
 
 def parse_retry_after(value: str | None, cap: float) -> float | None:
@@ -181,15 +195,26 @@ class PensionClient:
         breaker = await self._breakers.get_breaker(_CIRCUIT)
         return breaker.context.state
 
-    async def get_member(self, member_number: str) -> UpstreamMember:
-        """Fetch one member. Raises `UpstreamNotFound` (404), `UpstreamAuthError` (401/403),
-        `UpstreamBadResponse` (off-contract answer) or `UpstreamUnavailable` (retries exhausted
-        or circuit open); `InvalidMemberNumberError` before any call for a malformed number."""
+    async def get_member(
+        self, member_number: str, *, deadline: float | None = None
+    ) -> UpstreamMember:
+        """Fetch one member, all attempts and backoff over by `deadline` (event-loop time,
+        `asyncio.get_running_loop().time()`; None: only the configured limits apply).
+
+        Raises `UpstreamNotFound` (404), `UpstreamAuthError` (401/403), `UpstreamBadResponse`
+        (off-contract answer) or `UpstreamUnavailable` (retries or time exhausted, or circuit
+        open); `InvalidMemberNumberError` before any call for a malformed number."""
         number = _validate_member_number(member_number)
+        budget = CallBudget(self.config, deadline)
+        if not budget.allows_attempt():
+            # Not the provider's fault: it is not asked, and the breaker does not hear of it.
+            raise UpstreamUnavailable(
+                "no time left to ask the pension provider before the deadline", attempts=0
+            )
         breaker = await self._breakers.get_breaker(_CIRCUIT)
         try:
             async with breaker:
-                return await self._fetch_with_retries(number)
+                return await self._fetch_with_retries(number, budget)
         except OpenedState as exc:
             # purgatory raises the same OpenedState instance on every refused call; drop its
             # traceback so it does not grow with each raise.
@@ -199,24 +224,37 @@ class PensionClient:
                 f"pension provider circuit is open; calls resume in {wait:.1f}s", attempts=0
             ) from None
 
-    async def _fetch_with_retries(self, number: str) -> UpstreamMember:
+    async def _fetch_with_retries(self, number: str, budget: CallBudget) -> UpstreamMember:
         cfg = self.config
         attempts = 0
+
+        def retry_hook(exc: Exception) -> bool | float:
+            # stamina calls this with every exception: a float = retry after exactly that
+            # many seconds, False = give up and re-raise at once.
+            if not isinstance(exc, _TransientError) or attempts >= cfg.max_attempts:
+                return False
+            wanted = exc.retry_after
+            if wanted is None:
+                wanted = _exponential_backoff(cfg, attempts)
+            wait = budget.wait_before_retry(wanted)
+            return False if wait is None else wait
+
+        left = budget.left()
         try:
             async for attempt in stamina.retry_context(
-                on=_retry_hook,
+                on=retry_hook,
                 attempts=cfg.max_attempts,
-                timeout=cfg.total_timeout,
-                wait_initial=cfg.backoff_initial,
-                wait_max=cfg.backoff_max,
-                wait_jitter=cfg.backoff_jitter,
+                # Also an outer bound in stamina's terms; the budget above is the strict one.
+                timeout=None if left is None else max(left, 0.001),
             ):
                 with attempt:
                     attempts = attempt.num
-                    return await self._fetch_once(number)
+                    return await self._fetch_once(number, budget)
         except _TransientError as exc:
+            out_of_time = "; out of time before the deadline" if budget.exhausted else ""
             raise UpstreamUnavailable(
-                f"pension provider unavailable after {attempts} attempt(s): {exc.reason}",
+                f"pension provider unavailable after {attempts} attempt(s): "
+                f"{exc.reason}{out_of_time}",
                 attempts=attempts,
                 status_code=exc.status_code,
             ) from exc
@@ -225,15 +263,24 @@ class PensionClient:
             raise
         raise AssertionError("unreachable: stamina either returns or raises")
 
-    async def _fetch_once(self, number: str) -> UpstreamMember:
+    async def _fetch_once(self, number: str, budget: CallBudget) -> UpstreamMember:
         url = f"/members/{quote(number, safe='')}"
         headers = {
             "Authorization": f"Bearer {self._api_key.reveal()}",
             "Accept": "application/json",
         }
+        timeout = budget.attempt_timeout()
         try:
-            async with self._http.stream("GET", url, headers=headers) as response:
-                body = await self._body_or_raise(response, number)
+            # httpx's timeouts bound each network operation; a provider trickling bytes could
+            # still outlast them, so the deadline also bounds the attempt as a whole.
+            async with asyncio.timeout_at(budget.deadline):
+                async with self._http.stream(
+                    "GET", url, headers=headers, timeout=timeout
+                ) as response:
+                    body = await self._body_or_raise(response, number)
+        except TimeoutError as exc:
+            self._log_attempt_failure(number, "deadline reached during the attempt")
+            raise _TransientError("deadline reached during the attempt") from exc
         except httpx.TimeoutException as exc:
             self._log_attempt_failure(number, f"timeout ({type(exc).__name__})")
             raise _TransientError(f"timed out ({type(exc).__name__})") from exc
