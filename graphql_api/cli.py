@@ -90,11 +90,9 @@ def _app_role(settings: Settings) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from graphql_api.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
-    from graphql_api.serve import sandbox_unless_configured
+    from graphql_api.serve import run_api, sandbox_unless_configured
 
     settings = get_settings()
     embedded = not settings.database_url
@@ -121,15 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
             print(banner(admin_key, graphiql, settings.data_dir / KEY_FILE), flush=True)
         else:
             print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
-        uvicorn.run(
-            "graphql_api.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+        run_api(args.host, args.port, args.workers)
     return 0
 
 

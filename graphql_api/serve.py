@@ -1,6 +1,8 @@
-"""What `finance-api serve` runs beside the API on the embedded database: the sandbox pension
-provider, so syncMember works out of the box with no provider configured."""
+"""How `finance-api serve` runs: uvicorn with the slow-client protocol, the garbage
+collector tuned for a long-running server, and (on the embedded database) the sandbox pension
+provider beside the API, so syncMember works out of the box with no provider configured."""
 
+import gc
 import logging
 import os
 import socket
@@ -21,6 +23,55 @@ BASE_URL_VARIABLE = "PENSION_API_BASE_URL"
 SANDBOX_HOST = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 10.0
 _MAX_PORT = 65535
+
+# By import path, so that `--workers` processes (which unpickle the config) load it too; it
+# reads FINANCE_API_HTTP_HEADER_TIMEOUT_SECONDS (security/slow_clients.py).
+HTTP_PROTOCOL = "graphql_api.security.slow_clients:AutoHeaderTimeoutProtocol"
+APP_FACTORY = "graphql_api.app:create_app"
+
+# CPython's default is (700, 10, 10): a young-generation collection every 700 net container
+# allocations, i.e. dozens of collections per GraphQL request (a nested query builds tens of
+# thousands of dicts, lists and objects, nearly all freed by reference counting as soon as the
+# response is written). At 50,000 a collection runs about once per large request; each one
+# still only scans objects allocated since the last, so the total work drops rather than
+# moves, and at most ~50,000 young objects of cyclic garbage wait for it (a few MB). Older
+# generations are collected every 20 young/middle collections, as rarely as before in
+# requests, and a full collection never rescans what `gc.freeze()` set aside at start-up
+# (the schema, SQLAlchemy metadata, the sentiment lexicon).
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def run_api(host: str, port: int, workers: int) -> None:
+    """Serve the API (app factory, so each worker process builds its own app and engine)."""
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=HTTP_PROTOCOL,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@contextmanager
+def tuned_gc(enabled: bool = True) -> Iterator[None]:
+    """While the server runs: freeze what start-up allocated (collected first, so no garbage
+    is kept forever) and raise the collection thresholds; restore both on exit (tests and
+    embedders keep using the process)."""
+    if not enabled:
+        yield
+        return
+    previous = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def bind_loopback(preferred_port: int) -> socket.socket:
