@@ -117,13 +117,19 @@ def _use_client_config(app: FastAPI, settings: Settings, config: PensionClientCo
 
 @contextmanager
 def serving_api(
-    database_url: str, sandbox_url: str, *, api_key: str = API_KEY, config: PensionClientConfig
+    database_url: str,
+    sandbox_url: str,
+    *,
+    api_key: str = API_KEY,
+    config: PensionClientConfig,
+    **settings_overrides: Any,
 ) -> Iterator[RecordingClient]:
     settings = Settings(
         database_url=database_url,
         pension_api_base_url=sandbox_url,
         pension_api_key=api_key,
         expose_query_stats=True,
+        **settings_overrides,
     )
     token = create_api_key(database_url, Role.ADMIN, label="test-sync")
     app = create_app(settings)
@@ -462,6 +468,34 @@ def test_open_breaker_fails_fast_with_no_attempt(sandbox: SandboxServer, sync_db
     assert _errors(result) == [("UPSTREAM_UNAVAILABLE", None)]
     assert sandbox.requests_for(number) == 4
     assert not any(API_KEY in body for body in bodies)
+
+
+@pytest.mark.parametrize("number", ["M-100006", "M-200010"])
+def test_hung_provider_is_unavailable_before_the_request_deadline(
+    sandbox: SandboxServer, sync_db: str, number: str
+) -> None:
+    # Production client timeouts (3 attempts x 5 s read + backoff) against a 3 s request
+    # deadline: only the deadline-derived budget (3 s - 0.5 s margin) can end the call in time.
+    request_timeout, margin = 3.0, 0.5
+    sandbox.hang()
+    with (
+        serving_api(
+            sync_db,
+            sandbox.base_url,
+            config=PensionClientConfig(),
+            request_timeout_seconds=request_timeout,
+            upstream_deadline_margin_seconds=margin,
+        ) as client,
+        writes_nothing(sync_db, number),
+    ):
+        started = time.monotonic()
+        result, _ = client.sync(number, idempotencyKey=f"hang-{uuid.uuid4()}")  # HTTP 200
+        elapsed = time.monotonic() - started
+    assert result["member"] is None
+    assert _errors(result) == [("UPSTREAM_UNAVAILABLE", None)]
+    assert sandbox.requests_for(number) == 1  # the budget left no time for a second attempt
+    # Answered at about the budget's end, before the 504 the deadline would have given.
+    assert request_timeout - margin - 1.0 < elapsed < request_timeout
 
 
 def test_no_provider_configured_is_unavailable(gql: GraphQLClient, demo_loaded: str) -> None:
