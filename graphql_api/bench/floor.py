@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import orjson
 
+from graphql_api.kit.formats import datetime_sql, decimal_sql, global_id_sql, json_decimal_sql
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -24,21 +26,12 @@ Send = Callable[[Message], Awaitable[None]]
 
 POOL_SIZE = 10  # the API's default pool_size
 
-
-def _iso(column: str) -> str:
-    """datetime.isoformat() of a timestamptz read in UTC: microseconds only when non-zero."""
-    return (
-        f"(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_trunc('second', {column}) = {column} THEN ''"
-        f" ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || '+00:00')"
-    )
-
-
-def _gid(type_name: str, column: str) -> str:
-    """strawberry relay's GlobalID: base64("Type:id"); PostgreSQL wraps base64 at 76 chars."""
-    return (
-        f"translate(encode(convert_to('{type_name}:' || {column}, 'UTF8'), 'base64'), E'\\n', '')"
-    )
+# The API's value formats, in SQL (graphql_api/kit/formats.py pairs each with its Python form).
+_iso = datetime_sql
+_gid = global_id_sql
+_num = decimal_sql
+# Enum columns print as stored: their values equal the GraphQL names (formats.enum_sql is the
+# identity for them); importing the enum classes would load every model into the floor.
 
 
 _RECOMMENDATION = f"""json_build_object(
@@ -46,12 +39,13 @@ _RECOMMENDATION = f"""json_build_object(
     'rationale', r.rationale, 'createdAt', {_iso("r.created_at")},
     'lines', (SELECT coalesce(json_agg(json_build_object(
                   'assetClass', line.item->>'assetClass',
-                  'weight', (line.item->>'weight')::numeric::text) ORDER BY line.position), '[]')
+                  'weight', {json_decimal_sql("line.item->>'weight'")})
+                  ORDER BY line.position), '[]')
               FROM jsonb_array_elements(r.allocation) WITH ORDINALITY AS line(item, position)))"""
 
 _PORTFOLIO_FIELDS = f"""
     'id', {_gid("Portfolio", "p.id")}, 'riskProfile', p.risk_profile,
-    'amountUsd', p.amount_usd::text, 'status', p.status,
+    'amountUsd', {_num("p.amount_usd")}, 'status', p.status,
     'createdAt', {_iso("p.created_at")}, 'updatedAt', {_iso("p.updated_at")}"""
 
 _LATEST_RECOMMENDATION = f"""(SELECT {_RECOMMENDATION}
@@ -76,9 +70,9 @@ def _portfolios(extra_field: str, extra_value: str) -> str:
 # The loans page also yields the latest application, which the lending assessment reads.
 _LOANS = f"""CROSS JOIN LATERAL (
     SELECT coalesce(json_agg(json_build_object('node', json_build_object(
-               'id', {_gid("LoanApplication", "l.id")}, 'amount', l.amount::text,
-               'income', l.income::text, 'employmentYears', l.employment_years,
-               'riskScore', l.risk_score::text, 'decision', l.decision,
+               'id', {_gid("LoanApplication", "l.id")}, 'amount', {_num("l.amount")},
+               'income', {_num("l.income")}, 'employmentYears', l.employment_years,
+               'riskScore', {_num("l.risk_score")}, 'decision', l.decision,
                'scoringModelVersion', l.scoring_model_version,
                'createdAt', {_iso("l.created_at")}))
            ORDER BY l.created_at DESC, l.id DESC), '[]') AS edges,
@@ -102,7 +96,7 @@ END"""
 _PREDICTIONS = f"""CROSS JOIN LATERAL (
     SELECT coalesce(json_agg(json_build_object('node', json_build_object(
                'id', {_gid("Prediction", "pr.id")}, 'text', pr.text, 'sentiment', pr.sentiment,
-               'confidence', pr.confidence::text, 'modelVersion', pr.model_version,
+               'confidence', {_num("pr.confidence")}, 'modelVersion', pr.model_version,
                'createdAt', {_iso("pr.created_at")},
                'feedback', (SELECT coalesce(json_agg(json_build_object(
                                 'id', {_gid("Feedback", "f.id")}, 'isCorrect', f.is_correct,
@@ -130,7 +124,7 @@ _MEMBER_FIELDS = f"""
 
 _PENSION_ACCOUNT = f"""(SELECT json_build_object(
         'id', {_gid("PensionAccount", "pa.id")},
-        'contributionBalance', pa.contribution_balance::text, 'currency', pa.currency,
+        'contributionBalance', {_num("pa.contribution_balance")}, 'currency', pa.currency,
         'lastSyncedAt', {_iso("pa.last_synced_at")},
         'createdAt', {_iso("pa.created_at")}, 'updatedAt', {_iso("pa.updated_at")})
     FROM pension_accounts pa WHERE pa.member_id = m.id)"""

@@ -8,6 +8,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from graphql_api.kit.formats import mask_email  # paired with its SQL form there
 from graphql_api.models import Role
 
 
@@ -36,14 +37,6 @@ def guard_root_fields(root: type, matrix: dict[str, frozenset[Role]]) -> None:
     stale = set(matrix) - names
     if stale:
         raise RuntimeError(f"permission matrix names unknown {definition.name} fields: {stale}")
-
-
-def mask_email(email: str | None) -> str | None:
-    """a***@example.org: enough for an agent to recognise, not to contact or leak."""
-    if email is None or "@" not in email:
-        return email
-    local, domain = email.split("@", 1)
-    return f"{local[:1]}***@{domain}"
 
 
 class MaskEmailForAgents(FieldExtension):

@@ -8,14 +8,16 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError, StringValueNode, ValueNode
 
+from graphql_api.kit.formats import decimal_text
+
 # Plain decimal notation only: no exponent, no NaN/Infinity, no leading '+', no spaces.
 _DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?")
 MAX_DECIMAL_PLACES = 6  # the widest scale of any NUMERIC column; fields narrow it further
 
 
 def serialize_decimal(value: Decimal) -> str:
-    # format(..., "f") never emits an exponent, unlike str(Decimal("0E-8")).
-    return format(value, "f")
+    # The one Decimal text format; kit/formats.py pairs it with its SQL form.
+    return decimal_text(value)
 
 
 def parse_decimal(value: object) -> Decimal:

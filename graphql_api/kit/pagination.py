@@ -4,9 +4,7 @@ A cursor encodes the ordering columns' values of the last row seen, so the next 
 `WHERE (ordering) > / < (cursor values)` on an index, never OFFSET.
 """
 
-import base64
 import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +14,11 @@ from sqlalchemy import ColumnElement, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from graphql_api.kit.errors import InvalidCursorError, InvalidPageRequestError
+from graphql_api.kit.formats import cursor_text, cursor_values
 from graphql_api.kit.text import MAX_BIGINT, in_timestamptz_range, storable
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_CURSOR_PREFIX = "k1:"
 RowT = TypeVar("RowT")
 
 
@@ -66,17 +64,13 @@ class PageRequest:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps(plain, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(_CURSOR_PREFIX.encode() + raw).decode()
+    """The cursor text format lives in kit/formats.py, next to its SQL form."""
+    return cursor_text(values)
 
 
 def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
     try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
-        if not raw.startswith(_CURSOR_PREFIX.encode()):
-            raise ValueError("unknown cursor version")
-        values = json.loads(raw[len(_CURSOR_PREFIX) :])
+        values = cursor_values(cursor)
         if not isinstance(values, list) or len(values) != len(ordering.columns):
             raise ValueError("wrong cursor arity")
         return tuple(_coerce(v, c) for v, c in zip(values, ordering.columns, strict=True))
