@@ -22,7 +22,8 @@ def add_bench_command(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         description=(
             "Seed (or reuse) N synthetic members, start the API and a floor server (one"
             " hand-written SQL statement per request), check both return identical documents,"
-            " then load each with a separate driver process and print a markdown table."
+            " then load each with a separate driver process and print a markdown table with"
+            " the server's and the driver's CPU per request, against the goals."
         ),
     )
     configure_parser(bench)
@@ -72,6 +73,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
         help="stop a run after N requests even before --duration",
     )
     parser.add_argument(
+        "--driver",
+        choices=("python", "wrk"),
+        default="python",
+        help="load driver: the built-in raw-socket Python driver (default) or wrk, if installed"
+        " (whole seconds only; ignores --max-requests)",
+    )
+    parser.add_argument(
+        "--check-every",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="decode every Nth response in full (default 10); every response's status is"
+        " checked and its body scanned for GraphQL errors",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
         default=None,
@@ -114,6 +130,8 @@ def run_command(args: argparse.Namespace) -> int:
         port_base=args.port_base,
         json_path=args.json_path,
         max_requests=args.max_requests,
+        driver=args.driver,
+        check_every=args.check_every,
     )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)

@@ -1,9 +1,13 @@
 """The load driver, run in its own process: `python -m graphql_api.bench.load ...`.
 
-C concurrent workers (httpx.AsyncClient, loopback only) post one scenario's bodies for
-`--warmup` seconds (discarded), then for `--duration` seconds or `--max-requests` requests,
-whichever ends first. Every response is parsed: a non-200 status, a transport error, or a
-document with `errors` or without `data` counts as an error. Prints one JSON object.
+C keep-alive connections (graphql_api/bench/rawhttp.py, loopback only) send one scenario's
+pre-encoded requests for `--warmup` seconds (discarded), then for `--duration` seconds or
+`--max-requests` requests, whichever ends first. It must stay cheap next to the server, so:
+every response's status is read and its body scanned for `"errors"`; every Nth response
+(`--check-every`) and every one that mentions errors is fully decoded. A non-200 status, a
+lost connection, or a decoded document with `errors` or without `data` counts as an error.
+The sampled documents also give `extensions.sqlStatements` and `extensions.plan`.
+Prints one JSON object, with the driver's own CPU seconds over the load phases.
 """
 
 import argparse
@@ -13,14 +17,15 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from random import Random
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
-from graphql_api.bench.queries import SCENARIOS, BodySource
+from graphql_api.bench.queries import SCENARIOS, Scenario
+from graphql_api.bench.rawhttp import Connection, Response
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -28,22 +33,65 @@ HEADERS = {"content-type": "application/json", "accept": "application/json"}
 API_KEY_ENV = "FINANCE_BENCH_API_KEY"
 if os.environ.get(API_KEY_ENV):
     HEADERS["authorization"] = f"Bearer {os.environ[API_KEY_ENV]}"
+# After the run ends, how long the last responses may take before they count as failed.
+STALL_SECONDS = 60.0
+CONNECT_ATTEMPTS = 3
+ERRORS_MARKER = b'"errors"'
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """One phase's counts. Requests are taken round-robin from `requests` from `offset` on."""
+
+    requests: list[bytes]
     deadline: float
     max_requests: int
+    check_every: int = 10
+    offset: int = 0
     issued: int = 0
     errors: int = 0
+    checked: int = 0
     latencies: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
+    plans: Counter[str] = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
+
+    def may_issue(self) -> bool:
+        return self.issued < self.max_requests and time.perf_counter() < self.deadline
+
+    def next_request(self) -> bytes | None:
+        if not self.may_issue():
+            return None
+        request = self.requests[(self.offset + self.issued) % len(self.requests)]
+        self.issued += 1
+        return request
 
     def error(self, message: str) -> None:
         self.errors += 1
         if len(self.error_samples) < 5:
             self.error_samples.append(message[:300])
+
+    def record(self, latency: float, response: Response) -> None:
+        self.latencies.append(latency)
+        if response.status != 200:
+            self.error(f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}")
+        elif (len(self.latencies) - 1) % self.check_every == 0 or ERRORS_MARKER in response.body:
+            self._check(response.body)
+
+    def _check(self, body: bytes) -> None:
+        self.checked += 1
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            self.error(f"not JSON: {body[:200].decode(errors='replace')}")
+            return
+        if not isinstance(document, dict) or document.get("errors") or document.get("data") is None:
+            self.error(f"GraphQL errors: {body[:250].decode(errors='replace')}")
+            return
+        extensions = document.get("extensions") or {}
+        if isinstance(extensions.get("sqlStatements"), int):
+            self.statements.append(extensions["sqlStatements"])
+        self.plans[str(extensions.get("plan") or "")] += 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +106,9 @@ class LoadResult:
     p99_ms: float
     mean_ms: float
     sql_statements_per_request: float | None
+    plans: dict[str, int]  # extensions.plan of the decoded responses ("" when absent)
+    checked_responses: int
+    driver_cpu_seconds: float  # this process, warm-up and measured phases
     error_samples: list[str]
 
 
@@ -69,72 +120,92 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _check(tally: _Tally, response: httpx.Response) -> None:
-    if response.status_code != 200:
-        tally.error(f"HTTP {response.status_code}: {response.text[:200]}")
-        return
-    try:
-        document = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        tally.error(f"not JSON: {response.text[:200]}")
-        return
-    if document.get("errors") or document.get("data") is None:
-        tally.error(f"GraphQL errors: {orjson.dumps(document.get('errors')).decode()}")
-        return
-    count = (document.get("extensions") or {}).get("sqlStatements")
-    if isinstance(count, int):
-        tally.statements.append(count)
+def scenario_bodies(scenario: Scenario, member_numbers: list[str], seed: int) -> list[bytes]:
+    """The request bodies, one per member in a seeded random order (or the one fixed body)."""
+    if not scenario.per_member:
+        return [orjson.dumps(scenario.body())]
+    numbers = list(member_numbers)
+    Random(seed).shuffle(numbers)
+    return [orjson.dumps(scenario.body(number)) for number in numbers]
 
 
-async def _worker(client: httpx.AsyncClient, url: str, source: BodySource, tally: _Tally) -> None:
-    while time.perf_counter() < tally.deadline and tally.issued < tally.max_requests:
-        tally.issued += 1
-        content = orjson.dumps(source.next())
-        started = time.perf_counter()
+def encode_requests(url: str, bodies: list[bytes], headers: dict[str, str]) -> list[bytes]:
+    """Complete HTTP/1.1 POST requests, encoded once so sending one costs a single write."""
+    parts = urlsplit(url)
+    head = f"POST {parts.path or '/'} HTTP/1.1\r\nhost: {parts.netloc}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return [f"{head}content-length: {len(body)}\r\n\r\n".encode() + body for body in bodies]
+
+
+async def _keep_connected(host: str, port: int, tally: Tally, live: set[Connection]) -> None:
+    """One connection slot: reconnect when the server closes, until the phase ends."""
+    loop = asyncio.get_running_loop()
+    failures = 0
+    while tally.may_issue() and failures < CONNECT_ATTEMPTS:
         try:
-            response = await client.post(url, content=content, headers=HEADERS)
-        except httpx.HTTPError as error:
-            tally.error(f"{type(error).__name__}: {error}")
+            _, connection = await loop.create_connection(
+                lambda: Connection(tally.next_request, tally.record, tally.error), host, port
+            )
+        except OSError as error:
+            failures += 1
+            tally.error(f"connect: {error}")
+            await asyncio.sleep(0.1)
             continue
-        tally.latencies.append(time.perf_counter() - started)
-        _check(tally, response)
+        failures = 0
+        live.add(connection)
+        await connection.closed
+        live.discard(connection)
 
 
-async def _phase(
-    client: httpx.AsyncClient,
-    url: str,
-    source: BodySource,
-    concurrency: int,
-    seconds: float,
-    max_requests: int,
-) -> tuple[_Tally, float]:
+async def run_phase(url: str, tally: Tally, concurrency: int, seconds: float) -> float:
+    """Drive C connections until the tally's deadline or budget; return elapsed seconds."""
+    parts = urlsplit(url)
+    if parts.hostname not in LOOPBACK_HOSTS:
+        raise SystemExit(f"the load driver only targets loopback, not {parts.hostname!r}")
+    live: set[Connection] = set()
     started = time.perf_counter()
-    tally = _Tally(deadline=started + seconds, max_requests=max_requests)
-    await asyncio.gather(*(_worker(client, url, source, tally) for _ in range(concurrency)))
-    return tally, time.perf_counter() - started
+    slots = asyncio.gather(
+        *(
+            _keep_connected(parts.hostname, parts.port or 80, tally, live)
+            for _ in range(concurrency)
+        )
+    )
+    try:
+        await asyncio.wait_for(slots, timeout=seconds + STALL_SECONDS)
+    except TimeoutError:
+        for connection in list(live):
+            connection.abort(f"no response within {STALL_SECONDS:g}s after the run ended")
+    return time.perf_counter() - started
 
 
 async def run_load(
     url: str,
-    source: BodySource,
+    requests: list[bytes],
     *,
     concurrency: int,
     duration: float,
     warmup: float,
     max_requests: int,
+    check_every: int = 10,
 ) -> LoadResult:
-    host = urlsplit(url).hostname
-    if host not in LOOPBACK_HOSTS:
-        raise SystemExit(f"the load driver only targets loopback, not {host!r}")
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30.0, trust_env=False) as client:
-        warmed = 0
-        if warmup > 0:
-            warm, _ = await _phase(client, url, source, concurrency, warmup, max_requests)
-            warmed = warm.issued
-        tally, elapsed = await _phase(client, url, source, concurrency, duration, max_requests)
+    cpu_started = time.process_time()
+    warmed = 0
+    if warmup > 0:
+        warm = Tally(requests, time.perf_counter() + warmup, max_requests, check_every)
+        await run_phase(url, warm, concurrency, warmup)
+        warmed = warm.issued
+    tally = Tally(
+        requests, time.perf_counter() + duration, max_requests, check_every, offset=warmed
+    )
+    elapsed = await run_phase(url, tally, concurrency, duration)
+    return _result(tally, warmed, elapsed, time.process_time() - cpu_started)
+
+
+def _result(tally: Tally, warmed: int, elapsed: float, cpu_seconds: float) -> LoadResult:
     latencies = sorted(tally.latencies)
     completed = len(latencies)
+    statements = tally.statements
     return LoadResult(
         warmup_requests=warmed,
         requests=completed,
@@ -146,8 +217,11 @@ async def run_load(
         p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
         mean_ms=round(sum(latencies) / completed * 1000, 2) if completed else 0.0,
         sql_statements_per_request=(
-            round(sum(tally.statements) / len(tally.statements), 2) if tally.statements else None
+            round(sum(statements) / len(statements), 2) if statements else None
         ),
+        plans=dict(tally.plans),
+        checked_responses=tally.checked,
+        driver_cpu_seconds=round(cpu_seconds, 3),
         error_samples=tally.error_samples,
     )
 
@@ -161,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--max-requests", type=int, required=True)
+    parser.add_argument("--check-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=42)
     return parser
 
@@ -169,15 +244,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     with open(args.members_file, encoding="utf-8") as file:
         member_numbers: list[str] = json.load(file)
-    source = SCENARIOS[args.scenario].bodies(member_numbers, Random(args.seed))
+    bodies = scenario_bodies(SCENARIOS[args.scenario], member_numbers, args.seed)
+    requests = encode_requests(args.url, bodies, HEADERS)
     result = asyncio.run(
         run_load(
             args.url,
-            source,
+            requests,
             concurrency=args.concurrency,
             duration=args.duration,
             warmup=args.warmup,
             max_requests=args.max_requests,
+            check_every=max(1, args.check_every),
         )
     )
     sys.stdout.write(json.dumps(asdict(result)) + "\n")

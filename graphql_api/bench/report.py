@@ -10,6 +10,7 @@ from typing import Any
 class Row:
     scenario: str
     target: str  # "api" or "floor"
+    path: str  # which path served it: "compiled", "resolvers" (extensions.plan) or "floor"
     requests: int
     errors: int
     seconds: float
@@ -21,12 +22,17 @@ class Row:
     sql_statements_per_request: float | None
     peak_rss_mb: float
     server_cpu_ms_per_request: float | None
+    driver_cpu_ms_per_request: float | None
+    driver: str  # "python" (graphql_api/bench/load.py) or "wrk"
+    plans: dict[str, int]  # extensions.plan of the decoded responses ("" when absent)
+    checked_responses: int  # responses the driver decoded (a sample, plus any with errors)
     error_samples: list[str]
 
 
 _COLUMNS = (
     ("scenario", "scenario"),
     ("target", "target"),
+    ("path", "path"),
     ("req/s", "requests_per_second"),
     ("p50 ms", "p50_ms"),
     ("p95 ms", "p95_ms"),
@@ -34,6 +40,7 @@ _COLUMNS = (
     ("SQL/req", "sql_statements_per_request"),
     ("peak RSS MB", "peak_rss_mb"),
     ("server CPU ms/req", "server_cpu_ms_per_request"),
+    ("driver CPU ms/req", "driver_cpu_ms_per_request"),
     ("requests", "requests"),
     ("errors", "errors"),
 )
@@ -49,7 +56,7 @@ def _cell(value: Any) -> str:
 
 def markdown_table(rows: list[Row]) -> str:
     header = "| " + " | ".join(title for title, _ in _COLUMNS) + " |"
-    rule = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(_COLUMNS))) + "|"
+    rule = "|" + "|".join("---" if i < 3 else "---:" for i in range(len(_COLUMNS))) + "|"
     body = [
         "| " + " | ".join(_cell(getattr(row, attr)) for _, attr in _COLUMNS) + " |" for row in rows
     ]
@@ -73,8 +80,9 @@ def comparisons(rows: list[Row]) -> list[str]:
     return lines
 
 
-def render(rows: list[Row], notes: list[str]) -> str:
-    return "\n".join([markdown_table(rows), "", *comparisons(rows), *notes])
+def render(rows: list[Row], notes: list[str], target_lines: list[str]) -> str:
+    goals = ["", "Against the goals:", *target_lines] if target_lines else []
+    return "\n".join([markdown_table(rows), "", *comparisons(rows), *goals, *notes])
 
 
 def write_json(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:

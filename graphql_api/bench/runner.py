@@ -9,7 +9,6 @@
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,10 +19,10 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
-from graphql_api.bench import processes, report
+from graphql_api.bench import drivers, processes, report, targets
 from graphql_api.bench.load import API_KEY_ENV, HEADERS
 from graphql_api.bench.parity import check_parity
-from graphql_api.bench.queries import SCENARIOS, Scenario
+from graphql_api.bench.queries import SCENARIOS
 from graphql_api.bench.report import Row
 
 TARGETS = ("api", "floor")
@@ -42,6 +41,8 @@ class BenchOptions:
     max_requests: int = 1_000_000
     parity_samples: int = 20
     seed: int = 42
+    driver: str = "python"
+    check_every: int = 10
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
 
 
@@ -86,38 +87,40 @@ def _ports(options: BenchOptions) -> tuple[int, int]:
     return processes.free_port(), processes.free_port()
 
 
-def _drive(
-    server: processes.Server,
-    scenario: Scenario,
-    options: BenchOptions,
-    members_file: Path,
-) -> Row:
+def _drive(server: processes.Server, spec: drivers.LoadSpec, driver: str) -> Row:
     serving = server.serving_process()
     processes.reset_peak_rss(serving)
     cpu_before = processes.cpu_seconds(serving)
-    argv = [
-        sys.executable, "-m", "graphql_api.bench.load",
-        "--url", server.url, "--scenario", scenario.name,
-        "--members-file", str(members_file),
-        "--duration", str(options.duration), "--warmup", str(options.warmup),
-        "--concurrency", str(options.concurrency),
-        "--max-requests", str(options.max_requests), "--seed", str(options.seed),
-    ]  # fmt: skip
-    completed = subprocess_run(argv, timeout=options.duration + options.warmup + 120)
-    result: dict[str, Any] = json.loads(completed)
+    result = drivers.run_driver(driver, spec)
     cpu = processes.cpu_seconds(serving) - cpu_before
-    handled = result["warmup_requests"] + result["requests"]
-    result.pop("warmup_requests")
+    # Both CPU figures cover warm-up and measured phases, so divide by all requests sent.
+    handled = result.pop("warmup_requests") + result["requests"]
+    driver_cpu = result.pop("driver_cpu_seconds")
     if server.name == "floor":
         # One statement per request by construction; the floor does not count them.
         result["sql_statements_per_request"] = 1.0
     return Row(
-        scenario=scenario.name,
+        scenario=spec.scenario,
         target=server.name,
+        path=served_path(server.name, result["plans"]),
         peak_rss_mb=processes.peak_rss_mb(serving),
-        server_cpu_ms_per_request=round(cpu / handled * 1000, 2) if handled else None,
+        server_cpu_ms_per_request=round(cpu / handled * 1000, 3) if handled else None,
+        driver_cpu_ms_per_request=round(driver_cpu / handled * 1000, 3) if handled else None,
+        driver=driver,
         **result,
     )
+
+
+def served_path(target: str, plans: dict[str, int]) -> str:
+    """ "compiled" or "resolvers" from the sampled extensions.plan (absent: "resolvers")."""
+    if target == "floor":
+        return "floor"
+    counts: dict[str, int] = {}
+    for plan, count in plans.items():
+        counts[plan or "resolvers"] = counts.get(plan or "resolvers", 0) + count
+    if len(counts) <= 1:
+        return next(iter(counts), "resolvers")
+    return " / ".join(f"{plan} x{count}" for plan, count in sorted(counts.items()))
 
 
 def _bench_key(url: str) -> str:
@@ -138,16 +141,6 @@ def _bench_key(url: str) -> str:
             await engine.dispose()
 
     return asyncio.run(create())
-
-
-def subprocess_run(argv: list[str], timeout: float) -> str:
-    """Run the load driver in its own session; it is killed if the bench is interrupted."""
-    completed = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, start_new_session=True, check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"load driver failed ({completed.returncode}):\n{completed.stderr}")
-    return completed.stdout
 
 
 def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Row]:
@@ -192,14 +185,22 @@ def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Ro
             for target in TARGETS:
                 _log(f"{scenario.name} -> {target}: {options.warmup:g}s warmup,"
                      f" {options.duration:g}s at concurrency {options.concurrency}")  # fmt: skip
-                rows.append(_drive(servers[target], scenario, options, members_file))
-    meta = {
+                spec = drivers.LoadSpec(
+                    servers[target].url, scenario.name, members_file, workdir,
+                    options.duration, options.warmup, options.concurrency,
+                    options.max_requests, options.check_every, options.seed,
+                )  # fmt: skip
+                rows.append(_drive(servers[target], spec, options.driver))
+    meta: dict[str, Any] = {
         "options": {**asdict(options), "json_path": str(options.json_path or "")},
         "members_available": len(numbers),
         "parity": {"passed": True, **asdict(parity)},
         "cpu_count": os.cpu_count(),
     }
-    print(report.render(rows, _notes(options)), flush=True)
+    checks = targets.evaluate(rows)
+    meta["targets"] = [asdict(check) for check in checks]
+    lines = [check.line() for check in checks]
+    print(report.render(rows, _notes(options), lines), flush=True)
     if options.json_path is not None:
         report.write_json(options.json_path, rows, meta)
         _log(f"results written to {options.json_path}")
@@ -207,10 +208,20 @@ def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Ro
 
 
 def _notes(options: BenchOptions) -> list[str]:
+    driver = (
+        "the Python driver (raw-socket HTTP/1.1 keep-alive, graphql_api/bench/load.py)"
+        if options.driver == "python"
+        else "wrk (one thread, Lua script graphql_api/bench/wrk.py)"
+    )
     return [
         "",
         f"Concurrency {options.concurrency}, {options.duration:g}s per run after"
-        f" {options.warmup:g}s warmup; load driver, servers and PostgreSQL share"
-        f" {os.cpu_count()} CPUs. SQL/req: extensions.sqlStatements (API), 1 by construction"
-        " (floor). Peak RSS: VmHWM of the serving process, reset before each run.",
+        f" {options.warmup:g}s warmup, load from {driver}; driver, servers and PostgreSQL share"
+        f" {os.cpu_count()} CPUs. Every response's status and framing is checked and its body"
+        f" scanned for GraphQL errors; every {options.check_every}th is decoded."
+        " SQL/req: extensions.sqlStatements of the decoded responses (API), 1 by construction"
+        " (floor). path: extensions.plan of the decoded responses (absent: resolvers)."
+        " Peak RSS: VmHWM of the serving process, reset before each run. CPU ms/req: the"
+        " serving process's (server) and the driver's own CPU over warm-up and run, divided"
+        " by the requests sent; PostgreSQL's CPU is in neither.",
     ]
