@@ -1,11 +1,9 @@
 """The query cost limit: worst-case rows estimated before any SQL, over-budget operations
 refused with QUERY_TOO_COMPLEX, every list field capped."""
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 from graphql import (
     GraphQLList,
@@ -20,6 +18,7 @@ from graphql_api.bench.queries import AGENT_CONTEXT_QUERY, MEMBERS_QUERY
 from graphql_api.config import Settings
 from graphql_api.schema import schema
 from graphql_api.security.cost import LIST_CAPS, QUERY_TOO_COMPLEX, estimate_nodes, list_cap
+from tests.feedback_rows import add_feedback
 from tests.gql_helpers import global_id
 from tests.test_limits import Server, serve
 
@@ -141,22 +140,7 @@ def server(demo_loaded: str) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def busy_prediction(demo_loaded: str) -> int:
     """A prediction with 158 feedback rows (more than the list's cap of 100)."""
-
-    async def insert() -> int:
-        connection = await asyncpg.connect(demo_loaded)
-        try:
-            prediction_id: int = await connection.fetchval(
-                "SELECT id FROM predictions ORDER BY created_at DESC, id DESC LIMIT 1"
-            )
-            await connection.executemany(
-                "INSERT INTO feedback (prediction_id, is_correct, comment) VALUES ($1, $2, $3)",
-                [(prediction_id, i % 2 == 0, f"cost test {i}") for i in range(158)],
-            )
-            return prediction_id
-        finally:
-            await connection.close()
-
-    return asyncio.run(insert())
+    return add_feedback(demo_loaded, 158)
 
 
 @pytest.mark.parametrize("nesting", [2, 3, 4, 5, 6])
