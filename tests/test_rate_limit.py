@@ -179,10 +179,12 @@ def test_over_the_burst_gets_429_with_retry_after(limited: Limited) -> None:
             }
         ]
     }
-    # A refused request does nothing but authenticate its key (auth runs before the limiter).
+    # A refused request does nothing but authenticate its key (auth runs before the limiter):
+    # at most its key lookup, none while auth has the key cached.
     before = Counter(limited.statements)
     assert _post(limited, caller="alpha").status_code == 429
-    assert limited.statements - before == Counter({"key lookup": 1})
+    assert (limited.statements - before)["other"] == 0
+    assert (limited.statements - before)["key lookup"] <= 1
 
 
 def test_allowed_again_after_retry_after(limited: Limited) -> None:

@@ -19,25 +19,19 @@ ones are dropped (least recently used first, checked on every request), and at m
 `rate_limit_max_clients` are kept (past that the least recently used is dropped early,
 which can only favour that caller).
 
-**Deployment: the buckets live in the worker process.** With N workers (`uvicorn --workers
-N`, several pods or hosts) each worker keeps its own buckets, so a caller whose requests are
-spread over the workers gets up to N times the configured rate and burst. For a limit that
-holds across workers and hosts, either
-- keep the same algorithm in a shared store: a Redis hash per key holding `tokens` and
-  `updated`, refilled and decremented atomically by one Lua script (`EVALSHA`) per request,
-  with a TTL of burst/rate seconds so idle keys expire by themselves (the `limits` package's
-  Redis storage, or redis-cell's `CL.THROTTLE`, do this); or
-- enforce it in front of the app, at the API gateway or load balancer (nginx `limit_req`
-  keyed by the API key header, Envoy's global rate limit service, a cloud API gateway's usage
-  plans), and keep this in-process limit as a per-worker backstop; or
-- as a stopgap, divide rate and burst by the number of workers when they sit behind a
-  balancer that spreads each caller's requests evenly.
+**Across workers and hosts.** Without `redis_url` the buckets live in the worker process:
+with N workers (`--workers N`, several pods or hosts) a caller whose requests are spread over
+them gets up to N times the configured rate and burst. With `FINANCE_API_REDIS_URL` set,
+each key's bucket lives in Redis instead (`redis_bucket.RedisTokenBucket`: the same
+algorithm in one atomic Lua script on Redis time), so all of them enforce one limit; while
+Redis is unreachable each worker falls back to its own bucket here (fail open, logged).
 """
 
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -105,19 +99,36 @@ def client_key(scope: Scope) -> str:
     return f"ip:{client[0] if client else 'unknown'}"
 
 
+class SharedBuckets(Protocol):
+    """Buckets shared by every worker (redis_bucket.RedisTokenBucket)."""
+
+    async def acquire(self, key: str) -> float: ...
+
+
 class RateLimitMiddleware:
-    """Refuses GraphQL requests over their caller's rate with 429 (other paths pass)."""
+    """Refuses GraphQL requests over their caller's rate with 429 (other paths pass). With
+    `shared` buckets they decide (and fall back to `limiter` themselves)."""
 
     def __init__(
-        self, app: ASGIApp, *, limiter: TokenBucketLimiter, graphql_path: str = GRAPHQL_PATH
+        self,
+        app: ASGIApp,
+        *,
+        limiter: TokenBucketLimiter,
+        shared: SharedBuckets | None = None,
+        graphql_path: str = GRAPHQL_PATH,
     ) -> None:
         self.app = app
         self.limiter = limiter
+        self.shared = shared
         self.graphql_path = graphql_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_graphql_path(scope["path"], self.graphql_path):
-            wait = self.limiter.acquire(client_key(scope))
+            key = client_key(scope)
+            if self.shared is not None:
+                wait = await self.shared.acquire(key)
+            else:
+                wait = self.limiter.acquire(key)
             if wait > 0:
                 retry_after = max(1, math.ceil(wait))
                 await send_error(
