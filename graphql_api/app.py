@@ -10,18 +10,23 @@ from fastapi import FastAPI, Request, Response, WebSocket
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from graphql_api.auth.middleware import ApiKeyAuthMiddleware
 from graphql_api.config import Settings, get_settings
 from graphql_api.context import Context
 from graphql_api.db import create_engine, create_sessionmaker
+from graphql_api.db_health import DatabaseUnavailableError, unavailable_cause
 from graphql_api.graph.loaders import Loaders
 from graphql_api.observability import install_statement_counter, request_id_from
 from graphql_api.predictions.sentiment import load_model
+from graphql_api.request_db import RequestDatabase
 from graphql_api.schema import schema
 from graphql_api.security import install_security
 from graphql_api.security.http import CODE_BY_STATUS, error_body, install_deadline_cancellation
+from graphql_api.unavailable import DatabaseUnavailableMiddleware
 from graphql_api.upstream import PensionClient
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -49,6 +54,21 @@ class FinanceGraphQLRouter(GraphQLRouter[Context, None]):
                 status_code=error.status_code,
                 media_type="application/json",
             )
+        finally:
+            # The request's read connection goes back to the pool before the response is sent.
+            if isinstance(context, Context):
+                await context.db.close()
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # An operation that could not reach the database failed as a whole, for a reason that
+        # is neither the caller's nor a bug: DatabaseUnavailableMiddleware answers it with 503
+        # instead of a 200 carrying partial data and masked errors.
+        for error in result.errors or ():
+            if (cause := unavailable_cause(error.original_error)) is not None:
+                raise DatabaseUnavailableError("a GraphQL operation lost the database") from cause
+        return await super().process_result(request, result)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.query_stats_enabled:
             install_statement_counter(engine)
         install_deadline_cancellation(engine)
+        app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         # Loaded once per process: model start-up is slow, prediction is not.
         app.state.sentiment_model = load_model(settings.sentiment_model)
@@ -78,10 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Built per request inside the running loop: aiodataloader binds to it. A MEMBER
         # key's loaders read only its own member's rows (scoping is in the SQL).
         viewer = getattr(request.state, "viewer", None)  # None only for the GraphiQL page
+        db = RequestDatabase(request.app.state.engine)
         return Context(
             settings=settings,
             sessionmaker=request.app.state.sessionmaker,
-            loaders=Loaders(request.app.state.sessionmaker, viewer.member_id if viewer else None),
+            db=db,
+            loaders=Loaders(db, viewer.member_id if viewer else None),
             viewer=viewer,
             request_id=request.state.request_id,
             sentiment_model=request.app.state.sentiment_model,
@@ -96,9 +119,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     # add_middleware prepends (the last added runs first); a request meets, in this order:
-    # request id -> security guard (method, media type, body size, deadline) -> auth ->
-    # rate limit -> router. Auth goes before install_security (see its docstring).
-    app.add_middleware(ApiKeyAuthMiddleware)
+    # request id -> security guard (method, media type, body size, deadline) -> 503 for
+    # database outages -> auth -> rate limit -> router. Auth goes before install_security
+    # (see its docstring).
+    app.add_middleware(ApiKeyAuthMiddleware, key_cache_seconds=settings.api_key_cache_seconds)
+    app.add_middleware(
+        DatabaseUnavailableMiddleware,
+        retry_after_seconds=settings.db_unavailable_retry_after_seconds,
+    )
     install_security(app, settings)
     app.add_middleware(RequestIdMiddleware)
     router = FinanceGraphQLRouter(

@@ -22,8 +22,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "FINANCE_API_DATABASE_URL")
     )
     data_dir: Path = Path(".finance-api")
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # A request holds at most one pooled connection, so the pool size is how many requests
+    # read at once; no overflow: connections stay open instead of churning under load.
+    db_pool_size: int = Field(default=20, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     # How long a request waits for a pooled connection before it gets 503 SERVICE_UNAVAILABLE.
     db_pool_timeout_seconds: float = Field(default=1.0, gt=0)
     # Retry-After (seconds) on 503 SERVICE_UNAVAILABLE when the database is unreachable.
@@ -50,6 +52,9 @@ class Settings(BaseSettings):
     # The whole request, body upload included; past it the client gets REQUEST_TIMEOUT and the
     # request's database work is cancelled.
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Live API keys are remembered this long per process (0: look every key up every time);
+    # a revoked key stops working within this time.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
     # Token bucket per API key (client IP without one), per worker process: sustained rate
     # and burst size. Disabled when rate_limit_enabled is false.
     rate_limit_enabled: bool = True

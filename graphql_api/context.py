@@ -1,4 +1,4 @@
-"""The per-request GraphQL context: session factory, loaders, request id."""
+"""The per-request GraphQL context: the request's connection, loaders, request id."""
 
 from dataclasses import dataclass
 
@@ -10,13 +10,17 @@ from graphql_api.config import Settings
 from graphql_api.db import SessionMaker
 from graphql_api.graph.loaders import Loaders
 from graphql_api.predictions.sentiment import SentimentModel
+from graphql_api.request_db import RequestDatabase
 from graphql_api.upstream import PensionClient
 
 
 @dataclass
 class Context(BaseContext):
     settings: Settings
+    # Mutations open their own transaction from this; reads use `db`.
     sessionmaker: SessionMaker
+    # The request's one pooled connection for reads, taken on first use (request_db.py).
+    db: RequestDatabase
     loaders: Loaders
     request_id: str
     sentiment_model: SentimentModel
@@ -39,7 +43,7 @@ class Context(BaseContext):
 
     def refresh_loaders(self) -> None:
         """Drop every cached row: called after a mutation commits."""
-        self.loaders = Loaders(self.sessionmaker, self.member_scope)
+        self.loaders = Loaders(self.db, self.member_scope)
 
 
 Info = strawberry.Info[Context, None]

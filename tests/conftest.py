@@ -53,11 +53,19 @@ def demo_loaded(database_url: str) -> str:
     return database_url
 
 
+API_KEY_CACHE_SECONDS = 1.0
+
+
 @pytest.fixture(scope="session")
 def api_url(demo_loaded: str, app_database_url: str) -> Iterator[str]:
     """Base URL of the real API served over HTTP on loopback, backed by the demo data and
-    connected as the app role, as `finance-api serve` is."""
-    settings = Settings(database_url=app_database_url, expose_query_stats=True)
+    connected as the app role, as `finance-api serve` is. Live keys are cached for
+    API_KEY_CACHE_SECONDS (less than the default, so revocation tests wait less)."""
+    settings = Settings(
+        database_url=app_database_url,
+        expose_query_stats=True,
+        api_key_cache_seconds=API_KEY_CACHE_SECONDS,
+    )
     with serve_in_thread(create_app(settings)) as url:
         yield url
 

@@ -4,6 +4,10 @@ Missing, malformed, unknown or revoked keys get HTTP 401 with a GraphQL-shaped e
 data. The GraphiQL page itself (GET text/html) is served without a key: it holds no data,
 and the key goes into its headers panel. The viewer lands in `request.state.viewer`, and the
 key id in `request.state.api_key_id` for the rate limiter.
+
+A live key is remembered for `key_cache_seconds` (auth/key_cache.py): a hot key costs no
+database round trip, and a revocation takes effect within that time. A lookup that cannot
+reach the database raises on to DatabaseUnavailableMiddleware (HTTP 503).
 """
 
 import json
@@ -11,8 +15,9 @@ import json
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphql_api.auth.service import authenticate
-from graphql_api.db import SessionMaker
+from graphql_api.auth.key_cache import VerifiedKeyCache
+from graphql_api.auth.service import Viewer, authenticate, hash_token, looks_like_token
+from graphql_api.request_db import RequestDatabase
 
 UNAUTHENTICATED_BODY = json.dumps(
     {
@@ -27,21 +32,21 @@ UNAUTHENTICATED_BODY = json.dumps(
 
 
 class ApiKeyAuthMiddleware:
-    def __init__(self, app: ASGIApp, *, path_prefix: str = "/graphql") -> None:
+    def __init__(
+        self, app: ASGIApp, *, path_prefix: str = "/graphql", key_cache_seconds: float = 5.0
+    ) -> None:
         self.app = app
         self.path_prefix = path_prefix
+        self.verified_keys = VerifiedKeyCache(key_cache_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._needs_key(scope):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        token = _bearer_token(headers.get("authorization"))
-        sessionmaker: SessionMaker = scope["app"].state.sessionmaker
+        token = _bearer_token(Headers(scope=scope).get("authorization"))
         viewer = None
-        if token is not None:
-            async with sessionmaker() as session:
-                viewer = await authenticate(session, token)
+        if token is not None and looks_like_token(token):
+            viewer = await self._verified(scope, token)
         if viewer is None:
             await _unauthenticated(send)
             return
@@ -49,6 +54,22 @@ class ApiKeyAuthMiddleware:
         state["viewer"] = viewer
         state["api_key_id"] = str(viewer.key_id)
         await self.app(scope, receive, send)
+
+    async def _verified(self, scope: Scope, token: str) -> Viewer | None:
+        token_hash = hash_token(token)
+        viewer = self.verified_keys.get(token_hash)
+        if viewer is not None:
+            return viewer
+        # A short autocommit read on a pooled connection, given back before GraphQL runs.
+        db = RequestDatabase(scope["app"].state.engine)
+        try:
+            async with db.session() as session:
+                viewer = await authenticate(session, token)
+        finally:
+            await db.close()
+        if viewer is not None:
+            self.verified_keys.put(token_hash, viewer)
+        return viewer
 
     def _needs_key(self, scope: Scope) -> bool:
         if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):

@@ -96,7 +96,8 @@ async def revoke_key(session: AsyncSession, key_id: int) -> bool:
 
 async def authenticate(session: AsyncSession, token: str) -> Viewer | None:
     """The viewer for a live key, or None for anything unknown, malformed or revoked.
-    Looked up on every request, so a revocation takes effect on the next one."""
+    The HTTP middleware remembers live keys for a few seconds (auth/key_cache.py), so a
+    revocation reaches the API within that time."""
     if not looks_like_token(token):
         return None
     key = await session.scalar(

@@ -1,12 +1,16 @@
 """Error exposure. Public errors (PublicError, and GraphQL's own parse/validation/coercion
 errors) reach the client with a stable `extensions.code`; anything else is masked as
-"Unexpected error" plus the request id, and its details go to the server log only."""
+"Unexpected error" plus the request id, and its details go to the server log only.
+
+Errors that say the database cannot be reached are left alone: the router turns the whole
+operation into HTTP 503 (graphql_api/unavailable.py), which logs them once per request."""
 
 import logging
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from graphql_api.db_health import is_database_unavailable
 from graphql_api.kit.errors import PublicError
 
 logger = logging.getLogger("graphql_api.errors")
@@ -19,7 +23,7 @@ def is_public(error: GraphQLError) -> bool:
 
 class PublicOrMaskedErrors(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not is_public(error))
+        super().__init__(should_mask_error=_should_mask)
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         for error in errors:
@@ -38,6 +42,12 @@ class PublicOrMaskedErrors(MaskErrors):
         masked.message = f"Unexpected error (request id {request_id})."
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
         return masked
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    if is_public(error):
+        return False
+    return error.original_error is None or not is_database_unavailable(error.original_error)
 
 
 def _add_code(error: GraphQLError) -> None:

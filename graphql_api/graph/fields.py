@@ -10,6 +10,7 @@ from graphql_api.kit.listing import Listing
 from graphql_api.kit.pagination import Page, PageRequest
 from graphql_api.kit.relations import ByKey, ToMany, ToOne
 from graphql_api.kit.text import parse_row_id
+from graphql_api.security.http import checkpoint
 
 NodeT = TypeVar("NodeT", bound=RowBacked)
 ConnT = TypeVar("ConnT", bound=CountedConnection[Any])
@@ -18,6 +19,7 @@ ConnT = TypeVar("ConnT", bound=CountedConnection[Any])
 async def load_one(
     info: Info, relation: ToOne, parent: object, node_type: type[NodeT]
 ) -> NodeT | None:
+    await checkpoint()
     row = await info.context.loaders.one(relation, parent)
     return None if row is None else node_type.from_row(row)
 
@@ -30,6 +32,7 @@ async def load_by_key(info: Info, spec: ByKey, key: Any, node_type: type[NodeT])
 async def load_list(
     info: Info, relation: ToMany, parent_id: int, node_type: type[NodeT], limit: int
 ) -> list[NodeT]:
+    await checkpoint()
     rows = await info.context.loaders.page(relation, parent_id, PageRequest(limit=limit))
     return [node_type.from_row(row) for row in rows[:limit]]
 
@@ -46,6 +49,7 @@ async def load_connection(
 ) -> ConnT:
     request = PageRequest.create(first, after, relation.ordering)
     loaders = info.context.loaders
+    await checkpoint()
     rows = await loaders.page(relation, parent_id, request)
 
     async def count_total() -> int:
@@ -86,15 +90,16 @@ async def list_connection(
     connection: type[ConnT],
     node_type: type[RowBacked],
 ) -> ConnT:
-    """A top-level connection: one short session for the page, another only if counted."""
+    """A top-level connection: one statement for the page on the request's connection, and
+    another only if counted."""
     request = PageRequest.create(first, after, listing.ordering)
     listing = listing.scoped(info.context.loaders.scope)
-    sessionmaker = info.context.sessionmaker
-    async with sessionmaker() as session:
+    db = info.context.db
+    async with db.session() as session:
         page = await listing.fetch_page(session, request)
 
     async def count_total() -> int:
-        async with sessionmaker() as session:
+        async with db.session() as session:
             return await listing.count(session)
 
     return build_connection(connection, node_type, page, listing.ordering, count_total)

@@ -1,23 +1,25 @@
 """Per-request dataloaders (aiodataloader), one per declared relation and lookup.
 
-Each batch opens its own short session: graphql-core resolves sibling fields concurrently,
-and one AsyncSession must never serve concurrent tasks. Batching uses `= ANY($1)` arrays so
-asyncpg sees one statement text whatever the batch size.
+Every batch reads through the request's one connection (graphql_api/request_db.py), which
+serialises them: graphql-core resolves sibling fields concurrently, and one connection or
+AsyncSession must never serve concurrent tasks. A batch takes its keys when it gets the
+connection (graph/serial_loader.py), so late loads join it instead of making another.
+Batching uses `= ANY($1)` arrays so asyncpg sees one statement text whatever the batch size.
 """
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from aiodataloader import DataLoader
 
 from graphql_api import relations
-from graphql_api.db import SessionMaker
+from graphql_api.graph.serial_loader import BatchWork, SerialDataLoader
 from graphql_api.kit.pagination import PageRequest
 from graphql_api.kit.relations import ByKey, ToMany, ToOne
 from graphql_api.kit.scoping import MemberScope
+from graphql_api.request_db import RequestDatabase
 
-T = TypeVar("T")
 PageKey = tuple[int, PageRequest]
 
 
@@ -25,8 +27,8 @@ class Loaders:
     """All loaders of one request. Construct inside the running event loop (aiodataloader
     binds to the loop in __init__), i.e. in the async context getter."""
 
-    def __init__(self, sessionmaker: SessionMaker, scope: MemberScope = None) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db: RequestDatabase, scope: MemberScope = None) -> None:
+        self._db = db
         # Every batch query is restricted in SQL to what this request may see.
         self.scope = scope
         lookups = [*relations.ALL_LOOKUPS, *(r.lookup for r in relations.ALL_TO_ONE)]
@@ -51,14 +53,8 @@ class Loaders:
         result: int = await self._counts[relation.key].load(parent_id)
         return result
 
-    def _batch(
-        self, work: Callable[[Any, Sequence[Any]], Awaitable[list[T]]]
-    ) -> DataLoader[Any, Any]:
-        async def load(keys: list[Any]) -> list[T]:
-            async with self._sessionmaker() as session:
-                return await work(session, keys)
-
-        return DataLoader(load)
+    def _batch(self, work: BatchWork) -> DataLoader[Any, Any]:
+        return SerialDataLoader(self._db, work)
 
     def _lookup_loader(self, spec: ByKey) -> DataLoader[Any, Any]:
         return self._batch(lambda session, keys: spec.load(session, keys, self.scope))

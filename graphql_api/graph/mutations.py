@@ -81,6 +81,9 @@ async def run_mutation(
     )
     try:
         parsed = command()
+        # The transaction takes its own connection: give back the one reads may hold (an
+        # earlier mutation's payload), so the request never holds two.
+        await context.db.release()
         result_id = await run_idempotent(
             context.sessionmaker,
             actor=meta.actor,

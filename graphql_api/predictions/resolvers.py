@@ -58,7 +58,7 @@ class PredictionQuery:
         f" {repository.MAX_MODEL_VERSIONS} versions."
     )
     async def model_performance(self, info: Info) -> list[ModelPerformance]:
-        async with info.context.sessionmaker() as session:
+        async with info.context.db.session() as session:
             rows = await repository.model_performance(session)
         return [
             ModelPerformance(
