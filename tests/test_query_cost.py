@@ -75,6 +75,12 @@ def test_rows_are_counted_through_connections_and_lists() -> None:
     assert estimate(query) == 3 * (1 + 1 + 2 + 2 * (1 + 50))
 
 
+def test_lists_of_scalars_cost_nothing() -> None:
+    mutation = """mutation { createMember(input: {memberNumber: "M-1", fullName: "A",
+        email: "a@example.org", status: ACTIVE}) { member { id } userErrors { code field } } }"""
+    assert estimate(mutation) == 1
+
+
 def test_connections_without_first_count_the_default_page() -> None:
     assert estimate("{ members { edges { node { id } } } }") == 20
 

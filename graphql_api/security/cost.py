@@ -44,6 +44,7 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
     get_operation_ast,
+    is_leaf_type,
 )
 from graphql import (
     ExecutionResult as GraphQLExecutionResult,
@@ -145,6 +146,8 @@ class CostEstimator:
         if definition is None:
             return 0
         target = get_named_type(definition.type)
+        if is_leaf_type(target):
+            return 0  # scalars and lists of them (an error's input path) are no rows
         count = self._items(scope, name, definition, node)
         inner_scope = _Scope(target, self._page_size(target, definition, node))
         per_item = _row_cost(target) + self._selection_set(node.selection_set, inner_scope)
