@@ -1,0 +1,1 @@
+"""Fault suite (`pytest -m fault`): real servers and a real PostgreSQL under injected faults."""
