@@ -1,6 +1,7 @@
 """Assembles the domains into the one schema; `finance-api export-schema` prints it."""
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from graphql_api.graph.errors import PublicOrMaskedErrors, is_public
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
 from graphql_api.graph.nodes import NodeRow
 from graphql_api.graph.permissions import guard_root_fields
-from graphql_api.graph.scalars import DecimalScalar
+from graphql_api.graph.scalars import DateTimeScalar, DecimalScalar
 from graphql_api.lending.mutations import LendingMutation
 from graphql_api.lending.resolvers import LendingQuery
 from graphql_api.members.mutations import MemberMutation
@@ -101,7 +102,7 @@ schema = FinanceSchema(
         # Suggestions ("Did you mean ...?") reveal the schema to callers who cannot introspect.
         disable_field_suggestions=True,
         relay_max_results=100,
-        scalar_map={Decimal: DecimalScalar},
+        scalar_map={Decimal: DecimalScalar, datetime: DateTimeScalar},
     ),
     extensions=[
         # Before the caches: sets the parser's token limit and adds the validation rules.

@@ -378,3 +378,14 @@ def test_http_output_matches_the_sql_forms(
             loan["risk"],
         )
         assert (node["decision"], node["createdAt"]) == (loan["decision"], loan["created_at"])
+
+
+def test_the_schema_prints_through_these_formats() -> None:
+    from graphql_api.graph.scalars import serialize_decimal
+    from graphql_api.schema import schema
+
+    date_time = schema._schema.get_type("DateTime")
+    decimal = schema._schema.get_type("Decimal")
+    assert getattr(date_time, "serialize", None) is formats.datetime_text
+    assert getattr(decimal, "serialize", None) is serialize_decimal
+    assert serialize_decimal(Decimal("-0.0")) == formats.decimal_text(Decimal("-0.0")) == "0.0"

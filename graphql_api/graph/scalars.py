@@ -1,14 +1,16 @@
 """Strict scalars. Exact numbers travel as strings so no client ever rounds money through
 a float; inputs that are not plain decimal strings are rejected before any resolver runs."""
 
+import dataclasses
 import re
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, StringValueNode, ValueNode
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 
-from graphql_api.kit.formats import decimal_text
+from graphql_api.kit.formats import datetime_text, decimal_text
 
 # Plain decimal notation only: no exponent, no NaN/Infinity, no leading '+', no spaces.
 _DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?")
@@ -51,4 +53,10 @@ DecimalScalar = strawberry.scalar(
     serialize=serialize_decimal,
     parse_value=parse_decimal,
     parse_literal=parse_decimal_literal,
+)
+
+# strawberry's own DateTime (same name, description and input parsing), printed by the one
+# DateTime format in kit/formats.py: UTC isoformat, naive values refused.
+DateTimeScalar = dataclasses.replace(
+    DateTimeDefinition, serialize=datetime_text, implementation=None
 )
