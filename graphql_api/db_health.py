@@ -86,6 +86,14 @@ def _is_connection_failure(error: BaseException) -> bool:
     return False
 
 
+def _qualified_name(kind: type[BaseException]) -> str:
+    """`FileNotFoundError`, but `sqlalchemy.TimeoutError`: not the builtin of that name."""
+    module = kind.__module__
+    if module == "builtins":
+        return kind.__qualname__
+    return f"{module.split('.')[0]}.{kind.__qualname__}"
+
+
 class ThrottledTracebacks:
     """Remembers when each cause (exception class) last had its traceback logged."""
 
@@ -108,7 +116,7 @@ _tracebacks = ThrottledTracebacks()
 def log_unavailable(request_id: str | None, error: BaseException) -> None:
     """One WARNING per failed request; the traceback only once per cause per minute."""
     cause = root_cause(error)
-    name = type(cause).__name__
+    name = _qualified_name(type(cause))
     logger.warning(
         "database unavailable for request %s: %s: %s",
         request_id,
