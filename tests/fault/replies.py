@@ -52,9 +52,14 @@ def send(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
     except httpx.HTTPError as error:
-        seconds = time.monotonic() - started
-        return Reply("failure", started, seconds, None, None, f"{type(error).__name__}: {error}")
+        return no_response(error, started)
     return classify(response, started, time.monotonic() - started, is_success)
+
+
+def no_response(error: Exception, started: float, seconds: float | None = None) -> Reply:
+    """A request that got no HTTP response: refused or dropped connection, client timeout."""
+    seconds = time.monotonic() - started if seconds is None else seconds
+    return Reply("failure", started, seconds, None, None, f"{type(error).__name__}: {error!r}")
 
 
 def classify(
