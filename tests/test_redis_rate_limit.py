@@ -4,6 +4,7 @@ workers or hosts), refill on Redis time, and failing open (never a 500) when Red
 
 import asyncio
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,9 @@ from tests.api_keys import create_api_key
 from tests.http_server import free_port, serve_in_thread
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# A developer machine without Redis skips this module; CI (CI=true) must have it and fails.
+if not os.path.exists(REDIS_SERVER) and os.environ.get("CI") != "true":
+    pytest.skip("redis-server is not installed", allow_module_level=True)
 NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
 QUERY = {"query": "{ members(first: 1) { totalCount } }"}
 T = TypeVar("T")

@@ -6,15 +6,15 @@ request. The script reads the time with Redis `TIME`, so workers' clocks never m
 sets a TTL of burst/rate seconds (plus one): by then the bucket has refilled completely,
 which is the same as no bucket, so idle keys vanish by themselves.
 
-**Redis unreachable: fail open to the per-process bucket.** Every error (refused, timed out,
-a script error) makes the request use the worker's own `TokenBucketLimiter` instead, logs a
-WARNING at most once a minute, and skips Redis for `retry_interval_seconds` so an outage
-adds no latency to each request. Why open rather than closed: the API key is still checked
-on every request, and each worker still enforces the configured limit on its own, so during
-an outage a caller can get at most N workers times the limit (today's behaviour without
-Redis) rather than the whole API answering 429 or 500 because a cache is down. Socket
-timeouts are short (0.3 s) and redis-py's own retries are off: a slow Redis costs a request
-at most one timeout, then nothing until the next retry.
+**Redis unreachable: fail open to the per-process bucket.** Every error (refused, timed
+out, a script error, anything else redis-py raises) makes the request use the worker's own
+`TokenBucketLimiter` instead, logs a WARNING at most once a minute, and skips Redis for
+`retry_interval_seconds` so an outage adds no latency to each request. Why open rather than
+closed: the API key is still checked on every request, and each worker still enforces the
+configured limit on its own, so during an outage a caller can get at most N workers times
+the limit (the behaviour without Redis) rather than the whole API answering 429 or 500
+because a cache is down. Socket timeouts are short (0.3 s) and redis-py's own retries are
+off: a slow Redis costs one request one timeout, then nothing until the next retry.
 """
 
 import logging
@@ -104,7 +104,7 @@ class RedisTokenBucket:
                 keys=[KEY_PREFIX + key], args=[self._rate, self._burst, self._ttl_ms]
             )
             allowed, wait = int(reply[0]), float(reply[1])
-        except (redis.RedisError, OSError, ValueError, IndexError, TypeError) as error:
+        except Exception as error:  # Redis trouble of any kind must never fail a request
             self._unavailable(error)
             return self.fallback.acquire(key)
         return 0.0 if allowed else max(wait, 1e-9)

@@ -20,7 +20,7 @@ httptools protocol when httptools is installed, else the h11 one.
 """
 
 import asyncio
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -73,8 +73,13 @@ class _HeaderDeadline:
 
     def _header_deadline_passed(self, armed_for: Any) -> None:
         self._header_timer = None
-        # Belt and braces: a request whose headers completed since arming is never cut off.
-        if self.cycle is armed_for and not self.transport.is_closing():
+        # Belt and braces: a request whose headers completed since arming is never cut off,
+        # nor a connection handed over to a WebSocket protocol.
+        if (
+            self.cycle is armed_for
+            and not self.transport.is_closing()
+            and self.transport.get_protocol() is cast(asyncio.BaseProtocol, self)
+        ):
             self.transport.close()
 
 
