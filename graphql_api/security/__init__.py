@@ -20,6 +20,7 @@ from graphql_api.config import Settings
 from graphql_api.security.http import GraphQLRequestGuard
 from graphql_api.security.rate_limit import RateLimitMiddleware, TokenBucketLimiter
 from graphql_api.security.redis_bucket import RedisTokenBucket
+from graphql_api.security.response_cap import ResponseSizeCap
 from graphql_api.serve import tuned_gc
 
 __all__ = ["install_security"]
@@ -71,6 +72,8 @@ def install_security(app: Starlette, settings: Settings) -> None:
         app.state.shared_rate_limiter = shared
         app.user_middleware.append(Middleware(RateLimitMiddleware, limiter=limiter, shared=shared))
     _wrap_lifespan(app, settings, shared)
+    # Added before the guard, so it runs inside it: the guard's deadline covers it too.
+    app.add_middleware(ResponseSizeCap, max_bytes=settings.max_response_bytes)
     app.add_middleware(
         GraphQLRequestGuard,
         max_body_bytes=settings.max_request_body_bytes,
