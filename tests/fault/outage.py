@@ -1,13 +1,12 @@
 """PostgreSQL stopped and started again under mixed load, the API left running."""
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tests.fault.api_process import ApiProcess
 from tests.fault.ledger import baseline, lost_writes, rows_per_amount
 from tests.fault.postgres_control import RestartablePostgres
-from tests.fault.replies import Reply, failures, tally
+from tests.fault.replies import failures, tally
 from tests.fault.stack import DemoDatabase
 from tests.fault.workload import MixedLoad
 
@@ -20,7 +19,9 @@ HANG_SLACK_SECONDS = 3.0
 @dataclass(frozen=True)
 class OutageFigures:
     outage_seconds: float  # from the stop until PostgreSQL accepted connections again
-    before: dict[str, int]  # replies (by status and code) sent before the stop
+    # Replies by status and code: answered before the stop began; the rest sent before
+    # PostgreSQL was back (the outage); sent after it was back.
+    before: dict[str, int]
     during: dict[str, int]
     after: dict[str, int]
     recovered_after: float  # from PostgreSQL back until the last non-success ended
@@ -80,9 +81,9 @@ def run_postgres_outage(
     stored = rows_per_amount(database.url, since)
     return OutageFigures(
         outage_seconds=back_at - stopped_at,
-        before=tally(_started(replies, None, stopped_at)),
-        during=tally(_started(replies, stopped_at, back_at)),
-        after=tally(_started(replies, back_at, None)),
+        before=tally(r for r in replies if r.ended < stopped_at),
+        during=tally(r for r in replies if r.ended >= stopped_at and r.started < back_at),
+        after=tally(r for r in replies if r.started >= back_at),
         recovered_after=recovered_at - back_at,
         ok_after_recovery=sum(1 for r in replies if r.started > recovered_at and r.kind == "ok"),
         slowest_reply=max(r.seconds for r in replies),
@@ -93,11 +94,3 @@ def run_postgres_outage(
         lost_writes=lost_writes(database.url, (ack.loan_id for ack in load.acks)),
         duplicated_amounts={amount: n for amount, n in stored.items() if n > 1},
     )
-
-
-def _started(replies: Iterable[Reply], after: float | None, before: float | None) -> list[Reply]:
-    return [
-        r
-        for r in replies
-        if (after is None or r.started >= after) and (before is None or r.started < before)
-    ]

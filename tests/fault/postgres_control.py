@@ -8,6 +8,7 @@ restart, so the API's connection URL stays valid and the API reconnects by itsel
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ class RestartablePostgres:
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="finance-api-fault-")
         root = Path(self._tmp.name)
-        self._embedded = EmbeddedPostgres(root, cleanup="delete")
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers): harmless here.
+            warnings.simplefilter("ignore")
+            self._embedded = EmbeddedPostgres(root, cleanup="delete")
         self.pgdata = self._embedded.data_dir / "pgdata"
         self.socket_dir = self._embedded.socket_dir
         self._running = True
