@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     upstream_deadline_margin_seconds: float = Field(default=1.0, ge=0)
     # Which sentiment model predictSentiment uses: "vader", or a registered plug-in name.
     sentiment_model: str = "vader"
+    # Reads that compile run as ONE SQL statement whose JSON PostgreSQL builds
+    # (graphql_api/compiled); off: every operation runs on the resolvers.
+    compiled_reads: bool = True
 
     @property
     def is_production(self) -> bool:

@@ -1,11 +1,9 @@
 """The agentContext query."""
 
-from datetime import UTC, datetime
-
 import strawberry
 
 from graphql_api import relations
-from graphql_api.agent.types import TOOLING_HINT, AgentContext
+from graphql_api.agent.types import AgentContext
 from graphql_api.context import Info
 from graphql_api.graph.fields import load_by_key
 from graphql_api.members.resolvers import MemberNumber
@@ -21,8 +19,4 @@ class AgentQuery:
         member = await load_by_key(info, relations.MEMBER_BY_NUMBER, member_number, Member)
         if member is None:
             return None
-        return AgentContext(
-            member=member,
-            tooling_hint=TOOLING_HINT,
-            generated_at=datetime.now(UTC),
-        )
+        return AgentContext(member=member)

@@ -7,22 +7,21 @@ import strawberry
 from strawberry import relay
 
 from graphql_api import models, relations
-from graphql_api.audit.types import AuditLog, AuditLogConnection
-from graphql_api.context import Info
-from graphql_api.graph.connection import After, CountedConnection, First
+from graphql_api.audit.types import AuditLogConnection
+from graphql_api.graph.connection import CountedConnection
+from graphql_api.graph.declare import column, computed, connection, masked, to_one
 from graphql_api.graph.enums import MemberStatus
-from graphql_api.graph.fields import load_connection, load_one, required
-from graphql_api.graph.mapping import relation_metadata
 from graphql_api.graph.nodes import NodeRow
-from graphql_api.graph.permissions import MaskEmailForAgents
+from graphql_api.kit.formats import mask_email, mask_email_sql
 from graphql_api.lending.types import (
     LendingAssessment,
-    LoanApplication,
     LoanApplicationConnection,
-    load_lending_assessment,
+    lending_assessment_sql,
+    member_assessment,
 )
-from graphql_api.portfolios.types import Portfolio, PortfolioConnection
-from graphql_api.predictions.types import Prediction, PredictionConnection
+from graphql_api.models import Role
+from graphql_api.portfolios.types import PortfolioConnection
+from graphql_api.predictions.types import PredictionConnection
 
 
 @strawberry.type(description="A member's pension account, mirrored from the pension provider.")
@@ -32,22 +31,16 @@ class PensionAccount(NodeRow):
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
-    contribution_balance: Decimal = strawberry.field(
-        description="Total contributions held, in `currency`, exact to the cent."
+    contribution_balance: Decimal = column(
+        "Total contributions held, in `currency`, exact to the cent."
     )
-    currency: str = strawberry.field(description="ISO 4217 currency code of the balance.")
-    last_synced_at: datetime | None = strawberry.field(
-        description="When the balance was last refreshed from the provider; null if never."
+    currency: str = column("ISO 4217 currency code of the balance.")
+    last_synced_at: datetime | None = column(
+        "When the balance was last refreshed from the provider; null if never."
     )
-    created_at: datetime = strawberry.field(description="When the account was first recorded.")
-    updated_at: datetime = strawberry.field(description="When the account last changed.")
-
-    @strawberry.field(
-        description="The member who owns this account.",
-        metadata=relation_metadata(relations.PENSION_ACCOUNT_MEMBER),
-    )
-    async def member(self, info: Info) -> "Member":
-        return await required(load_one(info, relations.PENSION_ACCOUNT_MEMBER, self, Member))
+    created_at: datetime = column("When the account was first recorded.")
+    updated_at: datetime = column("When the account last changed.")
+    member: "Member" = to_one(relations.PENSION_ACCOUNT_MEMBER, "The member who owns this account.")
 
 
 @strawberry.type(description="A pension fund member: the root of everything the API knows.")
@@ -56,80 +49,41 @@ class Member(NodeRow):
     __by_id__ = relations.MEMBER_BY_ID
 
     id: relay.NodeID[int]
-    member_number: str = strawberry.field(
-        description="Business key shared with the pension provider, e.g. M-100001."
-    )
-    full_name: str = strawberry.field(description="The member's full name.")
-    email: str | None = strawberry.field(
-        description="Contact email address; null when unknown (e.g. synced from the provider)."
+    member_number: str = column("Business key shared with the pension provider, e.g. M-100001.")
+    full_name: str = column("The member's full name.")
+    email: str | None = masked(
+        "Contact email address; null when unknown (e.g. synced from the provider)."
         " Masked (a***@example.org) for AGENT keys.",
-        extensions=[MaskEmailForAgents()],
+        roles=frozenset({Role.AGENT}),
+        python=mask_email,
+        sql=mask_email_sql,
     )
-    status: MemberStatus = strawberry.field(description="Membership lifecycle state.")
-    created_at: datetime = strawberry.field(description="When the member was first recorded.")
-    updated_at: datetime = strawberry.field(description="When the member record last changed.")
-
-    @strawberry.field(
-        description="The member's pension account; null until it is synced.",
-        metadata=relation_metadata(relations.MEMBER_PENSION_ACCOUNT),
+    status: MemberStatus = column("Membership lifecycle state.")
+    created_at: datetime = column("When the member was first recorded.")
+    updated_at: datetime = column("When the member record last changed.")
+    pension_account: PensionAccount | None = to_one(
+        relations.MEMBER_PENSION_ACCOUNT,
+        "The member's pension account; null until it is synced.",
+        nullable=True,
     )
-    async def pension_account(self, info: Info) -> PensionAccount | None:
-        return await load_one(info, relations.MEMBER_PENSION_ACCOUNT, self, PensionAccount)
-
-    @strawberry.field(
-        description="Portfolio requests, newest first.",
-        metadata=relation_metadata(relations.MEMBER_PORTFOLIOS),
+    portfolios: PortfolioConnection = connection(
+        relations.MEMBER_PORTFOLIOS, "Portfolio requests, newest first."
     )
-    async def portfolios(
-        self, info: Info, first: First = None, after: After = None
-    ) -> PortfolioConnection:
-        return await load_connection(
-            info, relations.MEMBER_PORTFOLIOS, self.id, first=first, after=after,
-            connection=PortfolioConnection, node_type=Portfolio,
-        )  # fmt: skip
-
-    @strawberry.field(
-        description="Loan applications, newest first.",
-        metadata=relation_metadata(relations.MEMBER_LOAN_APPLICATIONS),
+    loan_applications: LoanApplicationConnection = connection(
+        relations.MEMBER_LOAN_APPLICATIONS, "Loan applications, newest first."
     )
-    async def loan_applications(
-        self, info: Info, first: First = None, after: After = None
-    ) -> LoanApplicationConnection:
-        return await load_connection(
-            info, relations.MEMBER_LOAN_APPLICATIONS, self.id, first=first, after=after,
-            connection=LoanApplicationConnection, node_type=LoanApplication,
-        )  # fmt: skip
-
-    @strawberry.field(
-        description="What an agent should do next about lending, from the latest application.",
-        metadata=relation_metadata(relations.MEMBER_LOAN_APPLICATIONS),
+    lending_assessment: LendingAssessment = computed(
+        "What an agent should do next about lending, from the latest application.",
+        python=member_assessment,
+        sql=lending_assessment_sql,
     )
-    async def lending_assessment(self, info: Info) -> LendingAssessment:
-        return await load_lending_assessment(info, self.id)
-
-    @strawberry.field(
-        description="Sentiment predictions over the member's messages, newest first.",
-        metadata=relation_metadata(relations.MEMBER_PREDICTIONS),
+    predictions: PredictionConnection = connection(
+        relations.MEMBER_PREDICTIONS,
+        "Sentiment predictions over the member's messages, newest first.",
     )
-    async def predictions(
-        self, info: Info, first: First = None, after: After = None
-    ) -> PredictionConnection:
-        return await load_connection(
-            info, relations.MEMBER_PREDICTIONS, self.id, first=first, after=after,
-            connection=PredictionConnection, node_type=Prediction,
-        )  # fmt: skip
-
-    @strawberry.field(
-        description="Audit trail entries about this member, newest first.",
-        metadata=relation_metadata(relations.MEMBER_AUDIT_LOGS),
+    audit_logs: AuditLogConnection = connection(
+        relations.MEMBER_AUDIT_LOGS, "Audit trail entries about this member, newest first."
     )
-    async def audit_logs(
-        self, info: Info, first: First = None, after: After = None
-    ) -> AuditLogConnection:
-        return await load_connection(
-            info, relations.MEMBER_AUDIT_LOGS, self.id, first=first, after=after,
-            connection=AuditLogConnection, node_type=AuditLog,
-        )  # fmt: skip
 
 
 @strawberry.type(name="MemberConnection", description="A page of members.")

@@ -11,10 +11,19 @@ from strawberry.scalars import JSON
 from graphql_api import models, relations
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
+from graphql_api.graph.declare import (
+    SqlContext,
+    attribute,
+    capped_list,
+    column,
+    computed,
+    latest_of,
+    to_one,
+)
 from graphql_api.graph.enums import PortfolioStatus, RiskProfile
-from graphql_api.graph.fields import load_list, load_one, required
-from graphql_api.graph.mapping import relation_metadata
 from graphql_api.graph.nodes import NodeRow
+from graphql_api.kit.formats import json_decimal_sql
+from graphql_api.portfolios.allocation import MAX_LINES
 
 if TYPE_CHECKING:
     from graphql_api.members.types import Member
@@ -26,8 +35,28 @@ MAX_RECOMMENDATIONS = 50
 
 @strawberry.type(description="One asset class and its weight in a recommended allocation.")
 class AllocationLine:
-    asset_class: str = strawberry.field(description="Asset class, e.g. equities or bonds.")
-    weight: Decimal = strawberry.field(description="Share of the portfolio, 0 to 1.")
+    asset_class: str = attribute("Asset class, e.g. equities or bonds.")
+    weight: Decimal = attribute("Share of the portfolio, 0 to 1.")
+
+
+def allocation_lines(recommendation: Any, _info: Info) -> list[AllocationLine]:
+    """The Python form of `lines`: the stored allocation, item by item."""
+    items: list[dict[str, Any]] = recommendation.allocation
+    return [
+        AllocationLine(asset_class=str(item["assetClass"]), weight=Decimal(item["weight"]))
+        for item in items
+    ]
+
+
+def allocation_lines_sql(recommendation: str, sql: SqlContext) -> str:
+    """The SQL form: the same items, in stored order, weights through NUMERIC as Decimal."""
+    line = sql.alias("line")
+    weight = json_decimal_sql(f"{line}.item->>'weight'")
+    item = f"json_build_object('assetClass', {line}.item->>'assetClass', 'weight', {weight})"
+    items = f"jsonb_array_elements({recommendation}.allocation) WITH ORDINALITY"
+    lines = f"coalesce(json_agg({item} ORDER BY {line}.position), '[]'::json)"
+    # Aliases and our own SQL only: no request value is ever spliced.
+    return f"(SELECT {lines} FROM {items} AS {line}(item, position))"  # noqa: S608
 
 
 @strawberry.type(description="A model's recommended allocation for a portfolio.")
@@ -37,28 +66,21 @@ class Recommendation(NodeRow):
 
     id: relay.NodeID[int]
     portfolio_id: strawberry.Private[int]
-    allocation: JSON = strawberry.field(
-        description='The allocation as stored: [{"assetClass", "weight"}], weights as strings.'
+    allocation: JSON = column(
+        'The allocation as stored: [{"assetClass", "weight"}], weights as strings.'
     )
-    model_name: str = strawberry.field(description="The model or agent that recommended it.")
-    rationale: str | None = strawberry.field(description="Why the model chose this allocation.")
-    created_at: datetime = strawberry.field(description="When it was recorded.")
-
-    @strawberry.field(description="The allocation as typed lines, in stored order.")
-    def lines(self) -> list[AllocationLine]:
-        items: list[dict[str, Any]] = self.allocation  # type: ignore[assignment]
-        return [_line(item) for item in items]
-
-    @strawberry.field(
-        description="The portfolio this recommendation is for.",
-        metadata=relation_metadata(relations.RECOMMENDATION_PORTFOLIO),
+    model_name: str = column("The model or agent that recommended it.")
+    rationale: str | None = column("Why the model chose this allocation.")
+    created_at: datetime = column("When it was recorded.")
+    lines: list[AllocationLine] = computed(
+        "The allocation as typed lines, in stored order.",
+        python=allocation_lines,
+        sql=allocation_lines_sql,
+        cap=MAX_LINES,
     )
-    async def portfolio(self, info: Info) -> "Portfolio":
-        return await required(load_one(info, relations.RECOMMENDATION_PORTFOLIO, self, Portfolio))
-
-
-def _line(item: dict[str, Any]) -> AllocationLine:
-    return AllocationLine(asset_class=str(item["assetClass"]), weight=Decimal(item["weight"]))
+    portfolio: "Portfolio" = to_one(
+        relations.RECOMMENDATION_PORTFOLIO, "The portfolio this recommendation is for."
+    )
 
 
 @strawberry.type(description="A member's request for a portfolio of a size and risk profile.")
@@ -68,40 +90,23 @@ class Portfolio(NodeRow):
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
-    risk_profile: RiskProfile = strawberry.field(description="Risk the member accepts.")
-    amount_usd: Decimal = strawberry.field(description="Amount to invest, in US dollars.")
-    status: PortfolioStatus = strawberry.field(description="QUEUED or RECOMMENDED.")
-    created_at: datetime = strawberry.field(description="When the portfolio was requested.")
-    updated_at: datetime = strawberry.field(description="When the portfolio last changed.")
-
-    @strawberry.field(
-        description=f"Recommendations, newest first (at most {MAX_RECOMMENDATIONS}).",
-        metadata=relation_metadata(relations.PORTFOLIO_RECOMMENDATIONS),
+    risk_profile: RiskProfile = column("Risk the member accepts.")
+    amount_usd: Decimal = column("Amount to invest, in US dollars.")
+    status: PortfolioStatus = column("QUEUED or RECOMMENDED.")
+    created_at: datetime = column("When the portfolio was requested.")
+    updated_at: datetime = column("When the portfolio last changed.")
+    recommendations: list[Recommendation] = capped_list(
+        relations.PORTFOLIO_RECOMMENDATIONS,
+        f"Recommendations, newest first (at most {MAX_RECOMMENDATIONS}).",
+        cap=MAX_RECOMMENDATIONS,
     )
-    async def recommendations(self, info: Info) -> list[Recommendation]:
-        return await load_list(
-            info, relations.PORTFOLIO_RECOMMENDATIONS, self.id, Recommendation, MAX_RECOMMENDATIONS
-        )
-
-    @strawberry.field(
-        description="The newest recommendation, or null while the portfolio is queued.",
-        metadata=relation_metadata(relations.PORTFOLIO_RECOMMENDATIONS),
+    # Reads the same page as `recommendations`, so both fields share one loader batch.
+    latest_recommendation: Recommendation | None = latest_of(
+        relations.PORTFOLIO_RECOMMENDATIONS,
+        "The newest recommendation, or null while the portfolio is queued.",
+        window=MAX_RECOMMENDATIONS,
     )
-    async def latest_recommendation(self, info: Info) -> Recommendation | None:
-        # Same page request as `recommendations`, so both fields share one loader batch.
-        found = await load_list(
-            info, relations.PORTFOLIO_RECOMMENDATIONS, self.id, Recommendation, MAX_RECOMMENDATIONS
-        )
-        return found[0] if found else None
-
-    @strawberry.field(
-        description="The member who requested it.",
-        metadata=relation_metadata(relations.PORTFOLIO_MEMBER),
-    )
-    async def member(self, info: Info) -> MemberRef:
-        from graphql_api.members.types import Member
-
-        return await required(load_one(info, relations.PORTFOLIO_MEMBER, self, Member))
+    member: MemberRef = to_one(relations.PORTFOLIO_MEMBER, "The member who requested it.")
 
 
 @strawberry.type(name="PortfolioConnection", description="A page of portfolios.")
