@@ -19,7 +19,8 @@ import pytest
 
 from graphql_api.bench.load import LoadResult, encode_requests, percentile, run_load
 from graphql_api.bench.queries import SCENARIOS
-from graphql_api.bench.rawhttp import FramingError, ResponseParser
+from graphql_api.bench.rawhttp import HEAD_BYTES, TAIL_BYTES, FramingError, ResponseParser
+from graphql_api.bench.tally import Tally
 
 TARGETS = {"api", "floor"}
 DOCUMENTS = {
@@ -114,8 +115,8 @@ def test_driver_finds_errors_in_unsampled_responses() -> None:
     per_mode = 60 // len(MODES)
     assert result.requests == 60
     assert result.errors == 2 * per_mode
-    # Decoded: one sample, plus the responses whose bytes mention "errors".
-    assert result.checked_responses <= 1 + 2 * per_mode
+    # Decoded: the first (and one a second), plus the responses that mention "errors".
+    assert result.checked_responses <= 3 + 2 * per_mode
 
 
 def test_driver_counts_refused_connections_as_errors() -> None:
@@ -135,9 +136,34 @@ def test_parser_frames_byte_by_byte_and_in_one_piece() -> None:
         parser = ResponseParser()
         responses = [response for piece in pieces for response in parser.feed(piece)]
         assert [r.status for r in responses] == [200, 200, 500]
-        assert orjson.loads(responses[0].body) == DOCUMENTS["chunked"]
-        assert orjson.loads(responses[1].body) == DOCUMENTS["length"]
+        assert orjson.loads(responses[0].body or b"") == DOCUMENTS["chunked"]
+        assert orjson.loads(responses[1].body or b"") == DOCUMENTS["length"]
         assert parser.idle
+
+
+def _long_response(body: bytes) -> bytes:
+    return f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize("wanted", [False, True])
+def test_long_bodies_are_checked_by_their_head_and_tail(wanted: bool) -> None:
+    filler = b'{"data":{"rows":[' + b'"x",' * 40_000 + b'"x"]}'
+    failed, fine = filler + b',"errors":[{"message":"late"}]}', filler + b"}"
+    parser = ResponseParser(wants_body=lambda: wanted)
+    stream = _long_response(failed) + _long_response(fine)
+    cut = len(stream) // 3  # the first response's tail window straddles two reads
+    responses = [*parser.feed(stream[:cut]), *parser.feed(stream[cut:])]
+    assert [r.length for r in responses] == [len(failed), len(fine)]
+    assert [r.body for r in responses] == ([failed, fine] if wanted else [None, None])
+    assert responses[0].head == failed[:HEAD_BYTES]
+    assert responses[0].tail == failed[-TAIL_BYTES:]
+
+    tally = Tally(requests=[], deadline=0.0, max_requests=0)
+    for response in responses:
+        tally.record(0.001, response)
+    assert tally.errors == 1
+    assert "late" in tally.error_samples[0]
+    assert tally.checked == (2 if wanted else 0)
 
 
 def test_parser_rejects_unframed_responses() -> None:

@@ -82,10 +82,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument(
         "--check-every",
         type=_positive_int,
-        default=10,
+        default=100,
         metavar="N",
-        help="decode every Nth response in full (default 10); every response's status is"
-        " checked and its body scanned for GraphQL errors",
+        help="decode every Nth response in full, and one a second (default 100); every"
+        " response's status is checked and its body's head and tail scanned for GraphQL errors",
     )
     parser.add_argument(
         "--json",

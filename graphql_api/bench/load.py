@@ -1,12 +1,10 @@
 """The load driver, run in its own process: `python -m graphql_api.bench.load ...`.
 
-C keep-alive connections (graphql_api/bench/rawhttp.py, loopback only) send one scenario's
+C keep-alive connections (connection.py, rawhttp.py; loopback only) send one scenario's
 pre-encoded requests for `--warmup` seconds (discarded), then for `--duration` seconds or
-`--max-requests` requests, whichever ends first. It must stay cheap next to the server, so:
-every response's status is read and its body scanned for `"errors"`; every Nth response
-(`--check-every`) and every one that mentions errors is fully decoded. A non-200 status, a
-lost connection, or a decoded document with `errors` or without `data` counts as an error.
-The sampled documents also give `extensions.sqlStatements` and `extensions.plan`.
+`--max-requests` requests, whichever ends first. It must cost far less CPU than the server,
+so responses are checked cheaply and a sample decoded in full (tally.py); the samples also
+give `extensions.sqlStatements` and `extensions.plan`. Runs on uvloop when installed.
 Prints one JSON object, with the driver's own CPU seconds over the load phases.
 """
 
@@ -17,15 +15,17 @@ import math
 import os
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Coroutine
+from dataclasses import asdict, dataclass
 from random import Random
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from graphql_api.bench.connection import Connection
 from graphql_api.bench.queries import SCENARIOS, Scenario
-from graphql_api.bench.rawhttp import Connection, Response
+from graphql_api.bench.tally import Tally
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
@@ -36,62 +36,6 @@ if os.environ.get(API_KEY_ENV):
 # After the run ends, how long the last responses may take before they count as failed.
 STALL_SECONDS = 60.0
 CONNECT_ATTEMPTS = 3
-ERRORS_MARKER = b'"errors"'
-
-
-@dataclass
-class Tally:
-    """One phase's counts. Requests are taken round-robin from `requests` from `offset` on."""
-
-    requests: list[bytes]
-    deadline: float
-    max_requests: int
-    check_every: int = 10
-    offset: int = 0
-    issued: int = 0
-    errors: int = 0
-    checked: int = 0
-    latencies: list[float] = field(default_factory=list)
-    statements: list[int] = field(default_factory=list)
-    plans: Counter[str] = field(default_factory=Counter)
-    error_samples: list[str] = field(default_factory=list)
-
-    def may_issue(self) -> bool:
-        return self.issued < self.max_requests and time.perf_counter() < self.deadline
-
-    def next_request(self) -> bytes | None:
-        if not self.may_issue():
-            return None
-        request = self.requests[(self.offset + self.issued) % len(self.requests)]
-        self.issued += 1
-        return request
-
-    def error(self, message: str) -> None:
-        self.errors += 1
-        if len(self.error_samples) < 5:
-            self.error_samples.append(message[:300])
-
-    def record(self, latency: float, response: Response) -> None:
-        self.latencies.append(latency)
-        if response.status != 200:
-            self.error(f"HTTP {response.status}: {response.body[:200].decode(errors='replace')}")
-        elif (len(self.latencies) - 1) % self.check_every == 0 or ERRORS_MARKER in response.body:
-            self._check(response.body)
-
-    def _check(self, body: bytes) -> None:
-        self.checked += 1
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            self.error(f"not JSON: {body[:200].decode(errors='replace')}")
-            return
-        if not isinstance(document, dict) or document.get("errors") or document.get("data") is None:
-            self.error(f"GraphQL errors: {body[:250].decode(errors='replace')}")
-            return
-        extensions = document.get("extensions") or {}
-        if isinstance(extensions.get("sqlStatements"), int):
-            self.statements.append(extensions["sqlStatements"])
-        self.plans[str(extensions.get("plan") or "")] += 1
 
 
 @dataclass(frozen=True)
@@ -145,7 +89,9 @@ async def _keep_connected(host: str, port: int, tally: Tally, live: set[Connecti
     while tally.may_issue() and failures < CONNECT_ATTEMPTS:
         try:
             _, connection = await loop.create_connection(
-                lambda: Connection(tally.next_request, tally.record, tally.error), host, port
+                lambda: Connection(tally.next_request, tally.record, tally.error, tally.wants_body),
+                host,
+                port,
             )
         except OSError as error:
             failures += 1
@@ -187,7 +133,7 @@ async def run_load(
     duration: float,
     warmup: float,
     max_requests: int,
-    check_every: int = 10,
+    check_every: int = 100,
 ) -> LoadResult:
     cpu_started = time.process_time()
     warmed = 0
@@ -226,6 +172,15 @@ def _result(tally: Tally, warmed: int, elapsed: float, cpu_seconds: float) -> Lo
     )
 
 
+def _run_in_event_loop(main: Coroutine[Any, Any, LoadResult]) -> LoadResult:
+    """uvloop (installed with uvicorn[standard]) halves the driver's CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m graphql_api.bench.load")
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT/graphql")
@@ -235,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--max-requests", type=int, required=True)
-    parser.add_argument("--check-every", type=int, default=10)
+    parser.add_argument("--check-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42)
     return parser
 
@@ -246,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         member_numbers: list[str] = json.load(file)
     bodies = scenario_bodies(SCENARIOS[args.scenario], member_numbers, args.seed)
     requests = encode_requests(args.url, bodies, HEADERS)
-    result = asyncio.run(
+    result = _run_in_event_loop(
         run_load(
             args.url,
             requests,
