@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from math import inf
 
 from tests.fault.api_process import ApiProcess
 from tests.fault.ledger import baseline, lost_writes, rows_per_amount
@@ -25,6 +26,7 @@ class OutageFigures:
     during: dict[str, int]
     after: dict[str, int]
     recovered_after: float  # from PostgreSQL back until the last non-success ended
+    first_ok_after: float  # from PostgreSQL back until the first success sent after that
     ok_after_recovery: int
     slowest_reply: float
     failures: list[str]
@@ -40,9 +42,9 @@ class OutageFigures:
             f"  replies before: {self.before}",
             f"  replies during: {self.during}",
             f"  replies after:  {self.after}",
-            f"  recovered {self.recovered_after:.2f} s after PostgreSQL was back "
-            f"({self.ok_after_recovery} successes after that), slowest reply "
-            f"{self.slowest_reply:.2f} s",
+            f"  after PostgreSQL was back: first success in {self.first_ok_after:.2f} s, last "
+            f"non-success ended at {self.recovered_after:.2f} s, then "
+            f"{self.ok_after_recovery} successes; slowest reply {self.slowest_reply:.2f} s",
             f"  loans acknowledged {self.acknowledged}, keys retried {self.retried_keys}, "
             f"writes lost {len(self.lost_writes)}, keys stored twice "
             f"{len(self.duplicated_amounts)}, keys abandoned {len(self.abandoned_keys)}",
@@ -78,6 +80,9 @@ def run_postgres_outage(
     replies = load.replies
     recovered_at = max((r.ended for r in replies if r.kind != "ok"), default=back_at)
     recovered_at = max(recovered_at, back_at)
+    first_ok = min(
+        (r.ended for r in replies if r.started >= back_at and r.kind == "ok"), default=inf
+    )
     stored = rows_per_amount(database.url, since)
     return OutageFigures(
         outage_seconds=back_at - stopped_at,
@@ -85,6 +90,7 @@ def run_postgres_outage(
         during=tally(r for r in replies if r.ended >= stopped_at and r.started < back_at),
         after=tally(r for r in replies if r.started >= back_at),
         recovered_after=recovered_at - back_at,
+        first_ok_after=first_ok - back_at,
         ok_after_recovery=sum(1 for r in replies if r.started > recovered_at and r.kind == "ok"),
         slowest_reply=max(r.seconds for r in replies),
         failures=failures(sorted(replies, key=lambda r: r.started)),

@@ -71,6 +71,7 @@ def test_no_reply_hangs_past_the_request_deadline(restarted: Restarted) -> None:
 
 def test_full_service_returns_without_restarting_the_api(restarted: Restarted) -> None:
     figures, api = restarted.figures, restarted.api
+    assert figures.first_ok_after < RECOVERY_LIMIT_SECONDS, figures.lines()
     assert figures.recovered_after < RECOVERY_LIMIT_SECONDS, figures.lines()
     assert figures.ok_after_recovery > 0, figures.after
     assert api.process.poll() is None, "the API process exited"
