@@ -95,17 +95,16 @@ def _plain(value: Decimal) -> str:
 
 
 def plain_decimals() -> st.SearchStrategy[str]:
-    """Valid plain-notation strings: cents and weights, small and huge, zero and negative."""
-    places = st.integers(min_value=0, max_value=MAX_DECIMAL_PLACES)
-    return places.flatmap(
+    """Valid plain-notation strings: amounts in cents (mostly within the documented limits,
+    so writes go through), weights to 4 places, and any scale from -1000 to 20 digits."""
+    money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("10000000000"), places=2)
+    weights = st.decimals(min_value=Decimal(0), max_value=Decimal(1), places=4)
+    wide = st.integers(min_value=0, max_value=MAX_DECIMAL_PLACES).flatmap(
         lambda scale: st.decimals(
-            min_value=Decimal("-1000"),
-            max_value=Decimal("99999999999999999999"),
-            places=scale,
-            allow_nan=False,
-            allow_infinity=False,
+            min_value=Decimal("-1000"), max_value=Decimal("99999999999999999999"), places=scale
         )
-    ).map(_plain)
+    )
+    return st.one_of(money, weights, wide).map(_plain)
 
 
 def decimal_literals() -> st.SearchStrategy[graphql.ValueNode]:
@@ -188,6 +187,18 @@ def _demo_counts() -> dict[str, int]:
 # creates; createMember only ever gets CONFLICT for these.
 DEMO_MEMBER_NUMBERS: Final = (MEMBER_KEY_OWNER, "M-100003", "M-100017", "M-100042")
 NEAR_MISS_MEMBER_NUMBERS: Final = ("m-100010", "M-100010 ", "M-999999", "M-100010\u0000")
+# createMember: numbers and emails nobody else uses, so some creations go through; the
+# emails include a case variant and a demo member's address (CONFLICT) and malformed ones.
+NEW_MEMBER_NUMBERS: Final = ("FZC-1", "FZC-2", "fzc_3.x", "FZC-" + "9" * 28)
+NEW_MEMBER_EMAILS: Final = (
+    "fuzz.one@example.org",
+    "FUZZ.ONE@EXAMPLE.ORG",
+    "fuzz.two+tag@example.org",
+    "soren.yarrow.100010@example.org",
+    "not-an-email",
+    "fuzz@@example.org",
+    "fuzz@example.org\u0000",
+)
 # Only the fuzz sandbox knows these (see SANDBOX_MEMBERS), so syncMember creates or updates
 # them and never rewrites a demo member other tests read.
 SYNC_MEMBER_NUMBERS: Final = ("FZ-1", "FZ-2", "FZ-3")
@@ -230,12 +241,23 @@ def schemathesis_config(seed: int) -> dict[str, Any]:
     members = [*DEMO_MEMBER_NUMBERS, *NEAR_MISS_MEMBER_NUMBERS]
     return {
         "seed": seed,
+        # Positive mode only: negative mode sends documents graphql-core itself refuses
+        # (missing arguments, wrong literal kinds), which only exercise the library; the
+        # hostile values that matter here come from the scalar strategies above.
+        "generation": {"mode": "positive"},
         "dictionaries": {
             "members": {"values": members},
             "sync-members": {"values": [*SYNC_MEMBER_NUMBERS, *DEMO_MEMBER_NUMBERS[:1]]},
             "portfolios": {"values": ids["Portfolio"] + [global_id("Prediction", 1)]},
             "predictions": {"values": ids["Prediction"] + [global_id("Portfolio", 1)]},
             "nodes": {"values": nodes_},
+            "page-sizes": {"values": [1, 2, 20, 100]},
+            "years": {"values": [0, 1, 6, 80, 81, -1]},
+            "new-members": {"values": [*NEW_MEMBER_NUMBERS, MEMBER_KEY_OWNER]},
+            "emails": {"values": list(NEW_MEMBER_EMAILS)},
+            "names": {"values": ["Fuzz Person", "Zoë Ñúñez-O'Brien", " ", "\u200b", "x" * 201]},
+            # Hypothesis favours "", which the 1-200 character rule refuses with the rest.
+            "idempotency-keys": {"values": ["fz-key-1", "fz-key-2", "k" * 200, "k" * 201]},
         },
         "parameters": {
             "*.*.memberNumber": _binding("members", 0.7),
@@ -245,6 +267,13 @@ def schemathesis_config(seed: int) -> dict[str, Any]:
             "*.*.input.portfolioId": _binding("portfolios", 0.8),
             "*.*.input.predictionId": _binding("predictions", 0.8),
             "Query.node.id": _binding("nodes", 0.8),
+            # Random Ints are almost never 1-100, and an out-of-range page refuses the query.
+            "*.*.first": _binding("page-sizes", 0.6),
+            "*.*.input.employmentYears": _binding("years", 0.6),
+            "Mutation.createMember.input.memberNumber": _binding("new-members", 0.7),
+            "Mutation.createMember.input.email": _binding("emails", 0.7),
+            "Mutation.createMember.input.fullName": _binding("names", 0.5),
+            "*.*.input.idempotencyKey": _binding("idempotency-keys", 0.5),
         },
     }
 
