@@ -5,6 +5,7 @@ this package and must stay light.
 """
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -73,6 +74,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
         help="stop a run after N requests even before --duration",
     )
     parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=("agentContext", "members100"),
+        dest="scenarios",
+        metavar="NAME",
+        help="run only this scenario (agentContext or members100; repeatable; default both)",
+    )
+    parser.add_argument(
         "--driver",
         choices=("python", "wrk"),
         default="python",
@@ -133,6 +142,8 @@ def run_command(args: argparse.Namespace) -> int:
         driver=args.driver,
         check_every=args.check_every,
     )
+    if args.scenarios:
+        options = dataclasses.replace(options, scenarios=tuple(dict.fromkeys(args.scenarios)))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:

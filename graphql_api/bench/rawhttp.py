@@ -7,6 +7,7 @@ key sits), unless the caller asks for the whole body when the head arrives. Shor
 are always kept whole.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ SHORT_BODY_BYTES = 65_536  # kept whole: copying this much costs less than decid
 BUFFER_BYTES = 262_144
 MAX_HEAD_BYTES = 65_536
 _HEAD_END = b"\r\n\r\n"
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]+)")
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -109,7 +111,7 @@ class ResponseParser:
             if self._filled - self._start > MAX_HEAD_BYTES:
                 raise FramingError(f"no end of the response head in {MAX_HEAD_BYTES} bytes")
             return False
-        head = bytes(self._view[self._start : end]).lower()
+        head = bytes(self._data[self._start : end].lower())
         self._start = end + 4
         if not head.startswith(b"http/1."):
             raise FramingError(f"not an HTTP/1.x status line: {head[:60]!r}")
@@ -120,8 +122,8 @@ class ResponseParser:
         self._asked = self._wants_body()
         if b"\r\ntransfer-encoding:" in head and b"chunked" in _header(head, b"transfer-encoding"):
             self._chunked = bytearray()
-        elif b"\r\ncontent-length:" in head:
-            self._length = int(_header(head, b"content-length"))
+        elif (sized := _CONTENT_LENGTH.search(head)) is not None:
+            self._length = int(sized[1])
         elif self._status in _NO_BODY_STATUSES or 100 <= self._status < 200:
             self._length = 0
         else:
@@ -130,6 +132,12 @@ class ResponseParser:
         return True
 
     def _read_sized(self) -> Response | None:
+        if self._offset == 0 and self._keep and self._filled - self._start >= self._length:
+            # The usual case: a whole short body already received.
+            start = self._start
+            self._start += self._length
+            body = bytes(self._view[start : self._start])
+            return _response(self._status, self._keep_alive, body, self._asked)
         take = min(self._length - self._offset, self._filled - self._start)
         start, end = self._start, self._start + take
         if self._keep:
