@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 from graphql_api.config import Settings
 
 SessionMaker = async_sessionmaker[AsyncSession]
+# A local or same-region PostgreSQL answers a new connection in milliseconds.
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def to_async_url(database_url: str) -> URL:
@@ -47,11 +49,14 @@ def create_engine(settings: Settings, database_url: str, **overrides: Any) -> As
         "json_deserializer": partial(json.loads, parse_float=Decimal),
         "json_serializer": partial(json.dumps, default=_json_default),
         "connect_args": {
+            # Opening a connection to a server that is not accepting (shutting down, SYN
+            # dropped) otherwise waits asyncpg's 60 s; the caller then gets 503 instead.
+            "timeout": CONNECT_TIMEOUT_SECONDS,
             "server_settings": {
                 "application_name": "finance-graphql",
                 "jit": "off",
                 "statement_timeout": str(settings.db_statement_timeout_ms),
-            }
+            },
         },
     }
     options.update(overrides)

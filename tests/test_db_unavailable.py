@@ -166,8 +166,9 @@ def _statuses_while(served: Served, token: str, stop: threading.Event) -> list[i
     return statuses
 
 
+@pytest.mark.parametrize("compiled_reads", [True, False], ids=["compiled", "resolvers"])
 def test_a_database_outage_is_503_and_the_api_recovers_by_itself(
-    outage_postgres: StoppablePostgres, caplog: pytest.LogCaptureFixture
+    outage_postgres: StoppablePostgres, caplog: pytest.LogCaptureFixture, compiled_reads: bool
 ) -> None:
     postgres = outage_postgres
     with provisioned_database(postgres.server.url("postgres")) as database:
@@ -179,6 +180,7 @@ def test_a_database_outage_is_503_and_the_api_recovers_by_itself(
             db_unavailable_retry_after_seconds=RETRY_AFTER,
             api_key_cache_seconds=300,
             rate_limit_enabled=False,
+            compiled_reads=compiled_reads,
         )
         with serve(settings) as served, _client(served, cached_key) as client:
             first = client.post("/graphql", json=READ)
@@ -290,6 +292,9 @@ def test_requests_beyond_a_full_pool_get_503_after_the_pool_timeout(
         db_unavailable_retry_after_seconds=RETRY_AFTER,
         rate_limit_enabled=False,
         api_key_cache_seconds=300,
+        # The resolver path: the pool timeout surfaces as GraphQL field errors, which the
+        # router must turn into the 503 (the compiled path raises it before GraphQL).
+        compiled_reads=False,
     )
     cached_key = create_api_key(demo_loaded, Role.ADMIN)
     uncached_key = create_api_key(demo_loaded, Role.ADVISOR)

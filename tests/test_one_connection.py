@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,8 +99,18 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(demo_loaded: str, app_database_url: str) -> Iterator[Api]:
+    """The API on the resolver path (dataloaders), where one request runs many statements."""
+    with _served(app_database_url, compiled_reads=False) as served:
+        yield served
+
+
+@contextmanager
+def _served(app_database_url: str, *, compiled_reads: bool) -> Iterator[Api]:
     settings = Settings(
-        database_url=app_database_url, expose_query_stats=True, rate_limit_enabled=False
+        database_url=app_database_url,
+        expose_query_stats=True,
+        rate_limit_enabled=False,
+        compiled_reads=compiled_reads,
     )
     app = create_app(settings)
     with serve_in_thread(app) as url:
@@ -131,6 +142,16 @@ def test_a_nested_read_takes_exactly_one_pooled_connection(api: Api, admin_key: 
         # ... on one connection, checked out once and held alone.
         assert (api.pool.checkouts, api.pool.most_held) == (1, 1)
         assert api.pool.held == 0  # given back before the response was sent
+
+
+def test_a_compiled_read_takes_exactly_one_pooled_connection(
+    app_database_url: str, admin_key: str
+) -> None:
+    with _served(app_database_url, compiled_reads=True) as api:
+        _ok(api.post(admin_key, NESTED, {"first": 1}))
+        body = _ok(api.post(admin_key, NESTED, {"first": 20}))
+        assert len(body["data"]["members"]["edges"]) == 20
+        assert (api.pool.checkouts, api.pool.most_held, api.pool.held) == (1, 1, 0)
 
 
 def test_a_hot_key_needs_no_lookup_and_a_cold_one_no_second_connection(
@@ -213,7 +234,10 @@ def test_the_deadline_cancels_the_statement_on_the_shared_connection(
 
     app_role = str(make_url(app_database_url).username)
     settings = Settings(
-        database_url=app_database_url, request_timeout_seconds=1.0, rate_limit_enabled=False
+        database_url=app_database_url,
+        request_timeout_seconds=1.0,
+        rate_limit_enabled=False,
+        compiled_reads=False,  # the resolver path: loader batches in tasks of their own
     )
     app = create_app(settings)
     lock = TableLock(demo_loaded, "loan_applications")
