@@ -106,6 +106,8 @@ def _serve(args: argparse.Namespace) -> int:
         # The API connects as the app role: no DDL, no UPDATE/DELETE/TRUNCATE on audit_logs.
         url = database.app_url
         admin_key = _demo_admin_key(settings, database.owner_url)
+        # GraphiQL opens with this key for a browser on this machine (graphql_api/ide).
+        os.environ["FINANCE_API_IDE_ADMIN_KEY_FILE"] = str((settings.data_dir / KEY_FILE).resolve())
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()

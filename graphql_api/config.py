@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Adds `extensions.sqlStatements` to responses: what the tests and the benchmark read.
     expose_query_stats: bool | None = None
     graphiql: bool | None = None
+    # The local admin key file whose key GraphiQL's page carries for the developer's own
+    # browser (graphql_api/ide/local_key.py); only `serve` on the embedded database sets it.
+    ide_admin_key_file: Path | None = None
     # Schema introspection (`__schema`, `__type`); default: on in development, off in production.
     introspection: bool | None = None
 

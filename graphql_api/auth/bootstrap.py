@@ -45,6 +45,7 @@ def banner(token: str, graphiql_url: str, key_file: Path) -> str:
     return (
         f"\nGraphiQL: {graphiql_url}\n"
         f"Admin API key (kept in {key_file}):\n  {token}\n"
-        "In GraphiQL, open the Headers tab (bottom left) and paste:\n"
+        "A browser on this machine gets GraphiQL with this key in its Headers tab; "
+        "elsewhere, paste there:\n"
         f'  {{"Authorization": "Bearer {token}"}}\n'
     )
