@@ -179,7 +179,7 @@ def _long_response(body: bytes) -> bytes:
 def test_long_bodies_are_checked_by_their_head_and_tail(wanted: bool) -> None:
     filler = b'{"data":{"rows":[' + b'"x",' * 40_000 + b'"x"]}'
     failed, fine = filler + b',"errors":[{"message":"late"}]}', filler + b"}"
-    parser = ResponseParser(wants_body=lambda: wanted)
+    parser = ResponseParser(wants_body=lambda length: wanted)
     stream = _long_response(failed) + _long_response(fine)
     cut = len(stream) // 3  # the first response's tail window straddles two reads
     responses = [*parser.feed(stream[:cut]), *parser.feed(stream[cut:])]

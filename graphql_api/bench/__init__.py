@@ -93,7 +93,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
         type=_positive_int,
         default=100,
         metavar="N",
-        help="decode every Nth response in full, and one a second (default 100); every"
+        help="decode every Nth response in full (default 100; less often for long bodies)"
+        " and one every 5 s; every"
         " response's status is checked and its body's head and tail scanned for GraphQL errors",
     )
     parser.add_argument(

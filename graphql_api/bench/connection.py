@@ -24,7 +24,7 @@ class Connection(asyncio.BufferedProtocol):
         next_request: NextRequest,
         on_response: OnResponse,
         on_error: OnError,
-        wants_body: Callable[[], bool],
+        wants_body: Callable[[int], bool],
     ) -> None:
         self._next_request = next_request
         self._on_response = on_response

@@ -45,10 +45,11 @@ def _response(status: int, keep_alive: bool, body: bytes, asked: bool) -> Respon
 class ResponseParser:
     """Incremental framing over an owned buffer: `buffer()` to read into, then `received(n)`.
 
-    `wants_body()` is asked once per response, when its head is parsed.
+    `wants_body(length)` is asked once per response, when its head is parsed (length 0 when
+    the body is chunked).
     """
 
-    def __init__(self, wants_body: Callable[[], bool] = lambda: True) -> None:
+    def __init__(self, wants_body: Callable[[int], bool] = lambda length: True) -> None:
         self._wants_body = wants_body
         self._data = bytearray(BUFFER_BYTES)
         self._view = memoryview(self._data)
@@ -119,7 +120,6 @@ class ResponseParser:
         self._keep_alive = not head.startswith(b"http/1.0") and b"\r\nconnection: close" not in head
         self._in_body, self._chunked, self._offset = True, None, 0
         self._pieces, self._tail = [], []
-        self._asked = self._wants_body()
         if b"\r\ntransfer-encoding:" in head and b"chunked" in _header(head, b"transfer-encoding"):
             self._chunked = bytearray()
         elif (sized := _CONTENT_LENGTH.search(head)) is not None:
@@ -128,6 +128,7 @@ class ResponseParser:
             self._length = 0
         else:
             raise FramingError(f"HTTP {self._status} without Content-Length or chunked framing")
+        self._asked = self._wants_body(0 if self._chunked is not None else self._length)
         self._keep = self._asked or self._length <= SHORT_BODY_BYTES
         return True
 

@@ -50,6 +50,8 @@ def _cell(value: Any) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
+        if value < 1:
+            return f"{value:.3f}"  # CPU per request is often a fraction of a millisecond
         return f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
     return str(value)
 

@@ -219,7 +219,7 @@ def _notes(options: BenchOptions) -> list[str]:
         f" {options.warmup:g}s warmup, load from {driver}; driver, servers and PostgreSQL share"
         f" {os.cpu_count()} CPUs. Every response's status and framing is checked and its body's"
         " head and tail scanned for GraphQL errors; every"
-        f" {options.check_every}th, and one a second, is decoded."
+        f" {options.check_every}th (fewer for long bodies) and one every 5 s are decoded."
         " SQL/req: extensions.sqlStatements of the decoded responses (API), 1 by construction"
         " (floor). path: extensions.plan of the decoded responses (absent: resolvers)."
         " Peak RSS: VmHWM of the serving process, reset before each run. CPU ms/req: the"

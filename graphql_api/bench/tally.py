@@ -3,9 +3,10 @@
 Every response: status 200, or an error. Every body: its head and tail are scanned for
 `"errors"` (a top-level key sits first, as the spec suggests, or right after "data" and
 before the small "extensions", as strawberry writes it). Decoded in full: the first
-response, every Nth (`check_every`), at least one a second (so slow scenarios still give
-samples), and any short body whose scan found "errors". A long body that was not kept counts
-as failed when its head or tail holds an errors list (`"errors": [{`).
+response, every Nth (`check_every`; N x 4 for a 256 kB body), at least one every 5 s (so
+slow scenarios still give samples), and any short body whose scan found "errors". A long
+body that was not kept counts as failed when its head or tail holds an errors list
+(`"errors": [{`).
 """
 
 import re
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from graphql_api.bench.rawhttp import TAIL_BYTES, Response
+from graphql_api.bench.rawhttp import SHORT_BODY_BYTES, TAIL_BYTES, Response
 
 ERRORS_MARKER = b'"errors"'
 ERRORS_LIST = re.compile(rb'"errors"\s*:\s*\[\s*\{')
-SAMPLE_INTERVAL_SECONDS = 1.0
+SAMPLE_INTERVAL_SECONDS = 5.0
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Tally:
     offset: int = 0
     issued: int = 0
     heads: int = 0
+    since_sample: int = 0
     errors: int = 0
     checked: int = 0
     next_sample_at: float = 0.0
@@ -51,12 +53,17 @@ class Tally:
         self.issued += 1
         return request
 
-    def wants_body(self) -> bool:
-        """Asked as a response's head arrives: keep its whole body, to decode it?"""
+    def wants_body(self, length: int) -> bool:
+        """Asked as a response's head arrives: keep its whole body, to decode it?
+
+        Long bodies are sampled less often (decoding 400 kB costs as much as serving it).
+        """
         self.heads += 1
+        self.since_sample += 1
+        interval = self.check_every * max(1, length // SHORT_BODY_BYTES)
         now = time.perf_counter()
-        if (self.heads - 1) % self.check_every == 0 or now >= self.next_sample_at:
-            self.next_sample_at = now + SAMPLE_INTERVAL_SECONDS
+        if self.heads == 1 or self.since_sample >= interval or now >= self.next_sample_at:
+            self.since_sample, self.next_sample_at = 0, now + SAMPLE_INTERVAL_SECONDS
             return True
         return False
 
