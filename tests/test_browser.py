@@ -227,5 +227,14 @@ def test_graphiql_without_a_key_asks_nothing_until_one_is_pasted(
             shot = await page.screenshot(artifacts / "graphiql-pasted-key.png")
             print(f"\nscreenshot: {shot}")
 
+            # This browser remembers the key: after a reload the schema loads by itself.
+            posts_before = len(page.graphql_posts())
+            await open_graphiql(page, base_url)
+            await page.click(DOCS_BUTTON)
+            await page.wait_for("!!document.querySelector('.graphiql-doc-explorer-root-type')")
+            assert admin_key in await page.evaluate(editor_text(HEADERS_EDITOR))
+            assert len(page.graphql_posts()) > posts_before
+            assert_clean(page)
+
     with serve_in_thread(create_app(settings)) as url:
         asyncio.run(scenario(url))
