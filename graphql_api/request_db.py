@@ -47,10 +47,6 @@ class RequestDatabase:
         self._failure: BaseException | None = None
         self._closed = False
 
-    @property
-    def holds_connection(self) -> bool:
-        return self._connection is not None
-
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """An AsyncSession on the request's connection, for this caller alone."""
