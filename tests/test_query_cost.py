@@ -103,7 +103,33 @@ def test_skipped_selections_cost_nothing() -> None:
     assert estimate(query, {"full": True}) == 10 + 10 * 10 * (1 + 100)
 
 
-def test_fragments_count_at_every_spread_and_are_measured_once() -> None:
+def test_fragments_count_once_per_object_as_execution_merges_them() -> None:
+    twice = """query { member(memberNumber: "M-1") { ...Loans ...Loans
+        loanApplications(first: 5) { edges { node { id } } } } }
+    fragment Loans on Member { loanApplications(first: 5) { edges { node { id } } } }"""
+    assert estimate(twice) == 1 + 5
+    assert estimate(fragment_bomb(40)) == estimate(fragment_bomb(0))
+    assert estimate(fragment_bomb(0)) == 1 + 1  # one member, one loan
+
+
+def test_page_sizes_reach_edges_inside_fragments() -> None:
+    query = """{ members(first: 7) { ... on MemberConnection { edges { node { id } } } } }"""
+    assert estimate(query) == 7
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the previous one twice: 2^levels copies of one member field."""
+    fragments = [
+        "fragment F0 on Query { members(first: 1) { edges { node {"
+        " loanApplications(first: 1) { edges { node { id } } } } } } }"
+    ]
+    fragments += [
+        f"fragment F{k} on Query {{ ...F{k - 1} ...F{k - 1} }}" for k in range(1, levels + 1)
+    ]
+    return f"query {{ ...F{levels} }}\n" + "\n".join(fragments)
+
+
+def test_fragments_count_at_every_place_they_are_spread() -> None:
     query = """
     query {
         a: member(memberNumber: "M-1") { ...Loans }

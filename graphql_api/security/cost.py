@@ -13,11 +13,11 @@ returns nothing special on a quiet database, but any caller allowed to submit fe
 fill it, and nesting it 3 times then took 18 s of blocked event loop and 4 GB of memory. The
 bound refuses the shape, whatever the data is today.
 
-Linear in the document: each named fragment is measured once (at multiplier 1; cost is
-linear in the multiplier) and reused at every spread.
+Fields are merged by response key as execution merges them (a fragment spread twice returns
+its fields once), so the estimate follows what is returned and stays linear in the document.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
@@ -104,62 +104,83 @@ class CostEstimator:
         self._schema = schema
         self._fragments = fragments
         self._variables = variables
-        self._fragment_costs: dict[str, int] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self._schema.get_root_type(operation.operation)
         if root is None:
             return 0
-        return self._selection_set(operation.selection_set, _Scope(root))
+        return self._merged([operation.selection_set], _Scope(root))
 
-    def _selection_set(self, selection_set: SelectionSetNode | None, scope: _Scope) -> int:
-        total = 0
-        for selection in selection_set.selections if selection_set else ():
+    def _merged(self, selection_sets: Sequence[SelectionSetNode], scope: _Scope) -> int:
+        """The cost of selection sets that execution merges into one object. As graphql-core's
+        CollectFields does, fields are grouped by response key and each fragment is expanded
+        once per object: a fragment spread twice returns its fields once, so a "fragment
+        bomb" costs what it returns, and measuring it stays linear in the document."""
+        groups: dict[tuple[str, str], list[FieldNode]] = {}
+        visited: set[str] = set()
+        for selection_set in selection_sets:
+            self._collect(selection_set, scope.type_, groups, visited)
+        return sum(
+            self._field(nodes, self._named(type_name), scope)
+            for (type_name, _), nodes in groups.items()
+        )
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode,
+        type_: GraphQLNamedType,
+        groups: dict[tuple[str, str], list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        for selection in selection_set.selections:
             if not self._included(selection):
                 continue
             if isinstance(selection, FieldNode):
-                total += self._field(selection, scope)
+                key = (type_.name, (selection.alias or selection.name).value)
+                groups.setdefault(key, []).append(selection)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                inner = self._named(condition.name.value) if condition else scope.type_
-                total += self._selection_set(selection.selection_set, _Scope(inner))
+                inner = self._named(condition.name.value) if condition else type_
+                self._collect(selection.selection_set, inner, groups, visited)
             elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment(selection.name.value)
-        return total
+                name = selection.name.value
+                if name in visited:
+                    continue
+                visited.add(name)
+                fragment = self._fragments[name]
+                inner = self._named(fragment.type_condition.name.value)
+                self._collect(fragment.selection_set, inner, groups, visited)
 
-    def _fragment(self, name: str) -> int:
-        if name not in self._fragment_costs:
-            fragment = self._fragments[name]
-            # Cycles are invalid documents, refused by validation before this runs.
-            self._fragment_costs[name] = 0
-            scope = _Scope(self._named(fragment.type_condition.name.value))
-            self._fragment_costs[name] = self._selection_set(fragment.selection_set, scope)
-        return self._fragment_costs[name]
-
-    def _field(self, node: FieldNode, scope: _Scope) -> int:
+    def _field(self, nodes: list[FieldNode], type_: GraphQLNamedType, scope: _Scope) -> int:
+        """One response key: validation guarantees its merged nodes share name and arguments."""
+        node = nodes[0]
         name = node.name.value
-        if name.startswith("__") or not isinstance(
-            scope.type_, GraphQLObjectType | GraphQLInterfaceType
-        ):
+        if name.startswith("__") or not isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
             return 0
-        definition = scope.type_.fields.get(name)
+        definition = type_.fields.get(name)
         if definition is None:
             return 0
         target = get_named_type(definition.type)
         if is_leaf_type(target):
             return 0  # scalars and lists of them (an error's input path) are no rows
-        count = self._items(scope, name, definition, node)
+        count = self._items(type_, name, definition, scope.page_size)
         inner_scope = _Scope(target, self._page_size(target, definition, node))
-        per_item = _row_cost(target) + self._selection_set(node.selection_set, inner_scope)
-        return count * per_item
+        selections = [n.selection_set for n in nodes if n.selection_set is not None]
+        return count * (_row_cost(target) + self._merged(selections, inner_scope))
 
-    def _items(self, scope: _Scope, name: str, definition: GraphQLField, node: FieldNode) -> int:
+    def _items(
+        self,
+        type_: GraphQLNamedType,
+        name: str,
+        definition: GraphQLField,
+        page_size: int | None,
+    ) -> int:
         """How many values of the field one parent can hold."""
         if not _is_list(definition.type):
             return 1
-        if name == _EDGES and scope.page_size is not None:
-            return scope.page_size
-        return list_cap(scope.type_.name, name)
+        if name == _EDGES and page_size is not None:
+            return page_size
+        return list_cap(type_.name, name)
 
     def _page_size(
         self, target: GraphQLNamedType, definition: GraphQLField, node: FieldNode
