@@ -19,10 +19,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from graphql_api.bench import targets
 from graphql_api.bench.drivers import LoadSpec
 from graphql_api.bench.load import LoadResult, encode_requests, percentile, run_load
 from graphql_api.bench.queries import SCENARIOS
 from graphql_api.bench.rawhttp import HEAD_BYTES, TAIL_BYTES, FramingError, ResponseParser
+from graphql_api.bench.report import Row
 from graphql_api.bench.tally import Tally
 from graphql_api.bench.wrk import run_wrk
 
@@ -201,6 +203,28 @@ def test_parser_rejects_unframed_responses() -> None:
         ResponseParser().feed(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nhello")
 
 
+def _row(target: str, rps: float, p50: float, p99: float, sql: float, rss: float) -> Row:
+    return Row(
+        scenario="agentContext", target=target, path=target, requests=100, errors=0,
+        seconds=1.0, requests_per_second=rps, p50_ms=p50, p95_ms=p99, p99_ms=p99, mean_ms=p50,
+        sql_statements_per_request=sql, peak_rss_mb=rss, server_cpu_ms_per_request=0.1,
+        driver_cpu_ms_per_request=0.03, db_cpu_ms_per_request=0.1, driver="python",
+        plans={}, checked_responses=1, error_samples=[],
+    )  # fmt: skip
+
+
+def test_goals_are_judged_per_scenario() -> None:
+    api, floor = _row("api", 600, 2.0, 5.0, 1.0, 160.0), _row("floor", 1000, 1.0, 2.0, 1.0, 40)
+    verdicts = {check.name: check.met for check in targets.evaluate([api, floor])}
+    assert verdicts == {
+        "req/s vs floor": True,  # 0.6x >= 0.55x
+        "p99 vs p50": True,  # 2.5x
+        "SQL/req": True,
+        "peak RSS": False,  # 160 MB
+        "driver CPU vs server CPU": False,  # 0.3x of the server process
+    }
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.50) == 50.0
@@ -238,6 +262,7 @@ def test_bench_runs_end_to_end_with_parity(demo_loaded: str, tmp_path: Path) -> 
         assert row["peak_rss_mb"] > 0, row
         assert row["sql_statements_per_request"] >= 1, row
         assert row["driver_cpu_ms_per_request"] > 0, row
+        assert row["db_cpu_ms_per_request"] is None or row["db_cpu_ms_per_request"] > 0, row
         assert row["path"] in ("compiled", "resolvers", "floor"), row
     floor_rows = [r for r in results if r["target"] == "floor"]
     assert all(r["sql_statements_per_request"] == 1 for r in floor_rows)

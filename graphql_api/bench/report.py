@@ -23,6 +23,7 @@ class Row:
     peak_rss_mb: float
     server_cpu_ms_per_request: float | None
     driver_cpu_ms_per_request: float | None
+    db_cpu_ms_per_request: float | None  # the target's PostgreSQL backends, when local
     driver: str  # "python" (graphql_api/bench/load.py) or "wrk"
     plans: dict[str, int]  # extensions.plan of the decoded responses ("" when absent)
     checked_responses: int  # responses the driver decoded (a sample, plus any with errors)
@@ -40,6 +41,7 @@ _COLUMNS = (
     ("SQL/req", "sql_statements_per_request"),
     ("peak RSS MB", "peak_rss_mb"),
     ("server CPU ms/req", "server_cpu_ms_per_request"),
+    ("db CPU ms/req", "db_cpu_ms_per_request"),
     ("driver CPU ms/req", "driver_cpu_ms_per_request"),
     ("requests", "requests"),
     ("errors", "errors"),

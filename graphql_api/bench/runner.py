@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 
-from graphql_api.bench import drivers, processes, report, targets
+from graphql_api.bench import dbcpu, drivers, processes, report, targets
 from graphql_api.bench.load import API_KEY_ENV, HEADERS
 from graphql_api.bench.parity import check_parity
 from graphql_api.bench.queries import SCENARIOS
@@ -87,12 +87,14 @@ def _ports(options: BenchOptions) -> tuple[int, int]:
     return processes.free_port(), processes.free_port()
 
 
-def _drive(server: processes.Server, spec: drivers.LoadSpec, driver: str) -> Row:
+def _drive(server: processes.Server, spec: drivers.LoadSpec, driver: str, db_url: str) -> Row:
     serving = server.serving_process()
     processes.reset_peak_rss(serving)
+    db_before = dbcpu.snapshot(db_url, server.name)
     cpu_before = processes.cpu_seconds(serving)
     result = drivers.run_driver(driver, spec)
     cpu = processes.cpu_seconds(serving) - cpu_before
+    db_cpu = dbcpu.used(db_before, dbcpu.snapshot(db_url, server.name))
     # Both CPU figures cover warm-up and measured phases, so divide by all requests sent.
     handled = result.pop("warmup_requests") + result["requests"]
     driver_cpu = result.pop("driver_cpu_seconds")
@@ -106,6 +108,9 @@ def _drive(server: processes.Server, spec: drivers.LoadSpec, driver: str) -> Row
         peak_rss_mb=processes.peak_rss_mb(serving),
         server_cpu_ms_per_request=round(cpu / handled * 1000, 3) if handled else None,
         driver_cpu_ms_per_request=round(driver_cpu / handled * 1000, 3) if handled else None,
+        db_cpu_ms_per_request=(
+            round(db_cpu / handled * 1000, 3) if handled and db_cpu is not None else None
+        ),
         driver=driver,
         **result,
     )
@@ -190,7 +195,7 @@ def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Ro
                     options.duration, options.warmup, options.concurrency,
                     options.max_requests, options.check_every, options.seed,
                 )  # fmt: skip
-                rows.append(_drive(servers[target], spec, options.driver))
+                rows.append(_drive(servers[target], spec, options.driver, url))
     meta: dict[str, Any] = {
         "options": {**asdict(options), "json_path": str(options.json_path or "")},
         "members_available": len(numbers),
@@ -223,6 +228,7 @@ def _notes(options: BenchOptions) -> list[str]:
         " SQL/req: extensions.sqlStatements of the decoded responses (API), 1 by construction"
         " (floor). path: extensions.plan of the decoded responses (absent: resolvers)."
         " Peak RSS: VmHWM of the serving process, reset before each run. CPU ms/req: the"
-        " serving process's (server) and the driver's own CPU over warm-up and run, divided"
-        " by the requests sent; PostgreSQL's CPU is in neither.",
+        " serving process's (server), its PostgreSQL backends' (db, found by application_name"
+        " when PostgreSQL runs on this machine) and the driver's own CPU over warm-up and"
+        " run, divided by the requests sent.",
     ]
