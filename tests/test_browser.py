@@ -40,6 +40,8 @@ HEADERS_EDITOR = "section.graphiql-editor-tool .graphiql-editor:not(.hidden) .Co
 RESULT_EDITOR = ".result-window .CodeMirror"
 RUN_BUTTON = ".graphiql-execute-button"
 DOCS_BUTTON = 'button[aria-label="Show Documentation Explorer"]'
+# Generous: two cores shared with the rest of the suite (figures are printed, not asserted).
+SERVER_START_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -82,42 +84,57 @@ def first_members(base_url: str, key: str) -> list[str]:
     return numbers
 
 
-@pytest.fixture
-def served_with_local_key(
-    app_database_url: str, admin_key: str, tmp_path: Path
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+class LocalServer:
     """The API as `finance-api serve` runs it in development on the embedded database: its
-    own process, with the local admin key file it would point GraphiQL at. Not started yet:
-    the test starts the clock, then waits for it."""
+    own process, with the local admin key file it points GraphiQL at. The test starts it
+    (`start`), so the clock can start with it."""
+
+    def __init__(self, database_url: str, key_file: Path) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "FINANCE_API_ENV": "development",
+            "FINANCE_API_IDE_ADMIN_KEY_FILE": str(key_file),
+        }
+        self.command = [sys.executable, "-m", "uvicorn", "graphql_api.app:create_app"]
+        self.command += ["--factory", "--host", "127.0.0.1", "--port", str(port)]
+        self.command += ["--log-level", "warning"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.process = subprocess.Popen(self.command, env=self.environment)
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def local_server(app_database_url: str, admin_key: str, tmp_path: Path) -> Iterator[LocalServer]:
     key_file = tmp_path / "admin-api-key"
     key_file.write_text(admin_key + "\n")
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": app_database_url,
-        "FINANCE_API_ENV": "development",
-        "FINANCE_API_IDE_ADMIN_KEY_FILE": str(key_file),
-    }
-    command = [sys.executable, "-m", "uvicorn", "graphql_api.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=environment)
+    server = LocalServer(app_database_url, key_file)
     try:
-        yield f"http://127.0.0.1:{port}", process
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        server.stop()
 
 
 async def wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
     async with httpx.AsyncClient() as client:
-        for _ in range(600):
+        while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited with {process.returncode}")
             with contextlib.suppress(httpx.ConnectError):
                 if (await client.get(f"{base_url}/healthz")).status_code == 200:
                     return
             await asyncio.sleep(0.05)
-    raise RuntimeError("the server did not start within 30 s")
+    raise RuntimeError(f"the server did not start within {SERVER_START_SECONDS} s")
 
 
 async def open_graphiql(page: Page, base_url: str) -> None:
@@ -151,17 +168,17 @@ def assert_clean(page: Page) -> None:
 
 def test_graphiql_answers_the_readme_query_offline_with_the_local_key(
     chromium: str,
-    served_with_local_key: tuple[str, subprocess.Popen[bytes]],
+    local_server: LocalServer,
     admin_key: str,
     artifacts: Path,
 ) -> None:
-    base_url, process = served_with_local_key
+    base_url = local_server.url
 
     async def scenario() -> dict[str, float]:
         async with launch(chromium) as browser:
             page = await browser.new_page()
-            started = time.perf_counter()  # the server process was just spawned
-            await wait_until_serving(base_url, process)
+            started = time.perf_counter()
+            await wait_until_serving(base_url, local_server.start())
             serving = time.perf_counter()
             await open_graphiql(page, base_url)
             page_ready = time.perf_counter()

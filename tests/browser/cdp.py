@@ -141,7 +141,7 @@ class Page:
             raise CDPError(result["exceptionDetails"])
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, seconds: float = 20.0) -> Any:
+    async def wait_for(self, expression: str, seconds: float = 30.0) -> Any:
         deadline = time.monotonic() + seconds
         while True:
             value = await self.evaluate(expression)
