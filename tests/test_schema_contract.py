@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -48,8 +49,10 @@ def _undocumented() -> list[str]:
                 ]
         elif isinstance(graphql_type, GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, v in graphql_type.fields.items() if not v.description]
+        elif isinstance(graphql_type, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, d in graphql_type.values.items() if not d.description]
     return missing
 
 
-def test_every_type_field_and_argument_is_described() -> None:
+def test_every_type_field_argument_and_enum_value_is_described() -> None:
     assert _undocumented() == []

@@ -13,15 +13,14 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graphql_api.context import Info
+from graphql_api.graph.enums import ErrorCode  # registered there, with value descriptions
 from graphql_api.graph.fields import load_by_key
 from graphql_api.graph.mapping import RowBacked
 from graphql_api.kit.commands import CommandInput, RequestMeta
-from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem, refuse
+from graphql_api.kit.errors import CommandRefusedError, Problem, refuse
 from graphql_api.kit.idempotency import run_idempotent
 from graphql_api.kit.relations import ByKey
 from graphql_api.kit.text import parse_row_id
-
-strawberry.enum(ErrorCode, description="Why a mutation was refused; branch on this, not on text.")
 
 CommandT = TypeVar("CommandT", bound=CommandInput)
 NodeT = TypeVar("NodeT", bound=RowBacked)
