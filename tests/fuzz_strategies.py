@@ -187,9 +187,26 @@ def _demo_counts() -> dict[str, int]:
 # creates; createMember only ever gets CONFLICT for these.
 DEMO_MEMBER_NUMBERS: Final = (MEMBER_KEY_OWNER, "M-100003", "M-100017", "M-100042")
 NEAR_MISS_MEMBER_NUMBERS: Final = ("m-100010", "M-100010 ", "M-999999", "M-100010\u0000")
-# createMember: numbers and emails nobody else uses, so some creations go through; the
-# emails include a case variant and a demo member's address (CONFLICT) and malformed ones.
-NEW_MEMBER_NUMBERS: Final = ("FZC-1", "FZC-2", "fzc_3.x", "FZC-" + "9" * 28)
+# Members the fuzz creates have numbers starting with Z, so they sort after the demo members
+# (M-...) and those other tests create (T-...): tests that read `members(first: 5)` still
+# see demo members only.
+# createMember: its memberNumber always comes from here (random strings such as "0" would
+# be valid and sort first): fresh numbers, so some creations go through, a taken one, and
+# malformed ones. The emails include a case variant, a demo member's address (CONFLICT)
+# and malformed ones.
+NEW_MEMBER_NUMBERS: Final = (
+    "Z-FZC-1",
+    "Z-FZC-2",
+    "z_fzc.3",
+    "Z-FZC-" + "9" * 26,
+    "Z-FZC-" + "9" * 27,
+    MEMBER_KEY_OWNER,
+    "",
+    "Z FZC",
+    "Z-FZC-1'; DROP TABLE members; --",
+    "\uff3a-FZC-1",
+    "Z-FZC-1\u0000",
+)
 NEW_MEMBER_EMAILS: Final = (
     "fuzz.one@example.org",
     "FUZZ.ONE@EXAMPLE.ORG",
@@ -199,26 +216,41 @@ NEW_MEMBER_EMAILS: Final = (
     "fuzz@@example.org",
     "fuzz@example.org\u0000",
 )
+# Always from here rather than random text: a created member's name is searchable, and the
+# hostile-input suite expects searches for "%", "_" and "\\" to find no member at all.
+NEW_MEMBER_NAMES: Final = (
+    "Fuzz Person",
+    "Zoë Ñúñez-O'Brien",
+    "Robert'); DROP TABLE members; --",
+    "<script>alert(1)</script>",
+    "\U0001f600 Emoji",
+    "\u202eReversed",
+    " ",
+    "\u200b",
+    "Fuzz\u0000Null",
+    "x" * 200,
+    "x" * 201,
+)
 # Only the fuzz sandbox knows these (see SANDBOX_MEMBERS), so syncMember creates or updates
 # them and never rewrites a demo member other tests read.
-SYNC_MEMBER_NUMBERS: Final = ("FZ-1", "FZ-2", "FZ-3")
+SYNC_MEMBER_NUMBERS: Final = ("Z-FZ-1", "Z-FZ-2", "Z-FZ-3")
 SANDBOX_MEMBERS: Final = (
     {
-        "member_number": "FZ-1",
+        "member_number": "Z-FZ-1",
         "full_name": "Fuzz One",
         "status": "active",
         "contribution_balance": 1234.56,
         "currency": "USD",
     },
     {
-        "member_number": "FZ-2",
+        "member_number": "Z-FZ-2",
         "full_name": "Zoë Ñúñez-O'Brien",
         "status": "retired",
         "contribution_balance": 0,
         "currency": "EUR",
     },
     {
-        "member_number": "FZ-3",
+        "member_number": "Z-FZ-3",
         "full_name": "F",
         "status": "suspended",
         "contribution_balance": 99999999.99,
@@ -253,9 +285,9 @@ def schemathesis_config(seed: int) -> dict[str, Any]:
             "nodes": {"values": nodes_},
             "page-sizes": {"values": [1, 2, 20, 100]},
             "years": {"values": [0, 1, 6, 80, 81, -1]},
-            "new-members": {"values": [*NEW_MEMBER_NUMBERS, MEMBER_KEY_OWNER]},
+            "new-members": {"values": list(NEW_MEMBER_NUMBERS)},
             "emails": {"values": list(NEW_MEMBER_EMAILS)},
-            "names": {"values": ["Fuzz Person", "Zoë Ñúñez-O'Brien", " ", "\u200b", "x" * 201]},
+            "names": {"values": list(NEW_MEMBER_NAMES)},
             # Hypothesis favours "", which the 1-200 character rule refuses with the rest.
             "idempotency-keys": {"values": ["fz-key-1", "fz-key-2", "k" * 200, "k" * 201]},
         },
@@ -270,9 +302,9 @@ def schemathesis_config(seed: int) -> dict[str, Any]:
             # Random Ints are almost never 1-100, and an out-of-range page refuses the query.
             "*.*.first": _binding("page-sizes", 0.6),
             "*.*.input.employmentYears": _binding("years", 0.6),
-            "Mutation.createMember.input.memberNumber": _binding("new-members", 0.7),
+            "Mutation.createMember.input.memberNumber": _binding("new-members", 1.0),
             "Mutation.createMember.input.email": _binding("emails", 0.7),
-            "Mutation.createMember.input.fullName": _binding("names", 0.5),
+            "Mutation.createMember.input.fullName": _binding("names", 1.0),
             "*.*.input.idempotencyKey": _binding("idempotency-keys", 0.5),
         },
     }

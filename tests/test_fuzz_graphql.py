@@ -10,10 +10,11 @@ and dictionaries steer member numbers and ids to real rows so that mutations rea
 validation, scoring and writes, not only "not found".
 
 The server is this module's own (rate limiting off: the fuzzer bursts) over the session
-database, with a sandbox pension provider that knows only the fuzz members (FZ-*), so
+database, with a sandbox pension provider that knows only the fuzz members (Z-FZ-*), so
 syncMember runs end to end without rewriting demo members that other tests read. Mutations
-do write rows (loans, portfolios, predictions, feedback, FZ members) to the session
-database; no other test counts those tables in absolute terms.
+do write rows (loans, portfolios, predictions, feedback, members numbered Z-...) to the
+session database: the members sort after all others, and no other test counts those
+tables in absolute terms (tests/fuzz_strategies.py says how).
 
 Run only this suite: `pytest -m fuzz` (add `-s` for the table of outcomes per role and
 operation; FUZZ_EXAMPLES=150 for a deeper run). `test_zz_every_mutation_ran` (last) proves
@@ -124,7 +125,7 @@ def test_generated_requests_get_clean_answers(
 
 def _judge(response: schemathesis.Response, field: str, *, reproducer: str) -> list[str]:
     """Asserts the answer is clean. Returns "executed" (the field's payload came back) or
-    "refused", then the error codes seen."""
+    "refused", then the error codes seen and the plan that answered."""
     assert response.status_code < 500, reproducer
     content_type = response.headers.get("content-type", [""])[0]
     assert content_type.startswith("application/json"), reproducer
@@ -136,10 +137,11 @@ def _judge(response: schemathesis.Response, field: str, *, reproducer: str) -> l
         assert 400 <= response.status_code < 500, reproducer
         assert errors, reproducer
         assert body.get("data") is None, reproducer
+    # Which engine answered a read: the whole-query SQL compiler or the resolvers.
+    plan = (body.get("extensions") or {}).get("plan")
+    seen = [*sorted(set(codes)), *([f"plan:{plan}"] if plan else [])]
     payload = (body.get("data") or {}).get(field)
-    if payload is None:
-        return ["refused", *sorted(set(codes))]
-    return ["executed", *sorted(set(codes))]
+    return ["refused" if payload is None else "executed", *seen]
 
 
 def _wrote(payload: dict[str, Any]) -> bool:
