@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -12,13 +12,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from graphql_api.agent.resolvers import AgentQuery
 from graphql_api.audit.resolvers import AuditQuery
 from graphql_api.auth.matrix import MUTATION_ROLES, QUERY_ROLES
 from graphql_api.context import Info
-from graphql_api.graph.errors import PublicOrMaskedErrors, is_public
+from graphql_api.graph.errors import PublicOrMaskedErrors, is_public, mask_escaped
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
 from graphql_api.graph.nodes import NodeRow
 from graphql_api.graph.permissions import guard_root_fields
@@ -32,6 +32,7 @@ from graphql_api.predictions.mutations import PredictionMutation
 from graphql_api.predictions.resolvers import PredictionQuery
 from graphql_api.security.cost import QueryCostLimit
 from graphql_api.security.limits import RequestLimits, add_default_code
+from graphql_api.telemetry.operation import OperationTelemetry
 
 
 @strawberry.type
@@ -71,11 +72,22 @@ Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
 logger = logging.getLogger("graphql_api.errors")
 
 
+def _request_id(context: object) -> str:
+    return str(getattr(context, "request_id", "unknown"))
+
+
 guard_root_fields(Query, QUERY_ROLES)
 guard_root_fields(Mutation, MUTATION_ROLES)
 
 
 class FinanceSchema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+            result.errors = mask_escaped(result.errors, _request_id(context))
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -114,5 +126,7 @@ schema = FinanceSchema(
         PublicOrMaskedErrors,
         RequestIdInExtensions,
         QueryStats,
+        # Last, so it sees the errors before they are masked: the access log's operation.
+        OperationTelemetry,
     ],
 )

@@ -17,6 +17,7 @@ from graphql import (
 from graphql_api.bench.queries import AGENT_CONTEXT_QUERY, MEMBERS_QUERY
 from graphql_api.config import Settings
 from graphql_api.schema import schema
+from graphql_api.security import cost
 from graphql_api.security.cost import LIST_CAPS, QUERY_TOO_COMPLEX, estimate_nodes, list_cap
 from tests.feedback_rows import add_feedback
 from tests.gql_helpers import global_id
@@ -222,3 +223,22 @@ def test_the_limit_is_configurable(demo_loaded: str) -> None:
         assert small.post(query, variables={"n": 10}).json().get("errors") is None
         refused = small.post(query, variables={"n": 60}).json()["errors"]
         assert refused[0]["extensions"]["code"] == QUERY_TOO_COMPLEX
+
+
+def test_an_exception_inside_the_check_is_masked(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """strawberry skips MaskErrors for exceptions raised in an extension's hook; the schema
+    masks whatever got past, so the client never sees internal text."""
+
+    def broken(*_: object) -> int:
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(cost, "estimate_nodes", broken)
+    # modelPerformance always runs on the resolver path, where the extension does.
+    response = server.post("{ modelPerformance { modelVersion } }")
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert "internal detail" not in response.text
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["message"] == f"Unexpected error (request id {error['extensions']['requestId']})."

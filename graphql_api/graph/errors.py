@@ -44,6 +44,28 @@ class PublicOrMaskedErrors(MaskErrors):
         return masked
 
 
+def mask_escaped(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """The last line of masking. strawberry (0.341) skips MaskErrors for an exception raised
+    inside an extension's hook (the cost limit, the request limits), which then reached the
+    client as its raw text with no code; whatever got past is masked here the same way."""
+    return [_masked(error, request_id) if _should_mask(error) else error for error in errors]
+
+
+def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    logger.error(
+        "unexpected error at %s (request %s)",
+        error.path,
+        request_id,
+        exc_info=error.original_error,
+    )
+    return GraphQLError(
+        f"Unexpected error (request id {request_id}).",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
 def _should_mask(error: GraphQLError) -> bool:
     if is_public(error):
         return False
