@@ -8,6 +8,7 @@ import orjson
 from cross_web import HTTPException
 from fastapi import FastAPI, Request, Response, WebSocket
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -15,8 +16,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from graphql_api.auth.middleware import ApiKeyAuthMiddleware
+from graphql_api.compiled.http import CompiledReads, CompiledReadsMiddleware
 from graphql_api.config import Settings, get_settings
-from graphql_api.compiled.http import CompiledReads
 from graphql_api.context import Context
 from graphql_api.db import create_engine, create_sessionmaker
 from graphql_api.db_health import DatabaseUnavailableError, unavailable_cause
@@ -34,8 +35,8 @@ from graphql_api.upstream import PensionClient
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-# CompiledReads (graphql_api/compiled/http.py) answers compilable reads with one SQL statement
-# before strawberry's resolver path; everything else falls through to it unchanged.
+# CompiledReads (graphql_api/compiled/http.py) notes `extensions.plan` on the resolvers'
+# answers; compilable reads never reach the router (CompiledReadsMiddleware answers them).
 class FinanceGraphQLRouter(CompiledReads, GraphQLRouter[Context, None]):
     # orjson is several times faster than json.dumps on large nested results.
     def encode_json(self, data: object) -> bytes:
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retry_after_seconds=settings.db_unavailable_retry_after_seconds,
     )
     install_security(app, settings)
+    # Innermost, after auth and the rate limiter: a read that compiles is answered with one
+    # SQL statement (graphql_api/compiled/http.py); everything else goes on to the router.
+    app.user_middleware.append(Middleware(CompiledReadsMiddleware, settings=settings))
     app.add_middleware(RequestIdMiddleware)
     router = FinanceGraphQLRouter(
         schema,

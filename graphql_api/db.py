@@ -43,7 +43,10 @@ def create_engine(settings: Settings, database_url: str, **overrides: Any) -> As
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
-        "pool_pre_ping": True,
+        # No pre-ping (a round trip per checkout, the largest fixed cost of a compiled read):
+        # a connection that died is invalidated with the whole pool on its first error, and
+        # that request gets a typed 503 (graphql_api/unavailable.py).
+        "pool_pre_ping": False,
         "pool_recycle": 1800,
         # JSON numbers become Decimal, never float: allocation weights must stay exact.
         "json_deserializer": partial(json.loads, parse_float=Decimal),

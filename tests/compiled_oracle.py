@@ -42,6 +42,7 @@ class Answer:
 
 class Oracle:
     def __init__(self, compiled: str, resolvers: str, keys: dict[Role, str]) -> None:
+        self.apps: dict[str, Any] = {}
         self._stack = ExitStack()
         self._clients = {
             (path, role): self._stack.enter_context(
@@ -106,11 +107,14 @@ def serve_oracle(postgres_server_url: str) -> Iterator[Oracle]:
             "expose_query_stats": True,
             "rate_limit_enabled": False,
         }
+        compiled_app = create_app(Settings(**common, compiled_reads=True))
+        resolvers_app = create_app(Settings(**common, compiled_reads=False))
         with (
-            serve_in_thread(create_app(Settings(**common, compiled_reads=True))) as compiled,
-            serve_in_thread(create_app(Settings(**common, compiled_reads=False))) as resolvers,
+            serve_in_thread(compiled_app) as compiled,
+            serve_in_thread(resolvers_app) as resolvers,
         ):
             oracle = Oracle(compiled, resolvers, keys)
+            oracle.apps = {"compiled": compiled_app, "resolvers": resolvers_app}
             try:
                 yield oracle
             finally:

@@ -66,6 +66,8 @@ class PreparedDocument:
     conditional: tuple[FieldNode | InlineFragmentNode | FragmentSpreadNode, ...]
     slot_of_node: dict[int, int]
     plans: dict[Hashable, Any] = field(default_factory=dict)
+    # security/cost.py's estimate per (directive outcomes, page sizes).
+    costs: dict[Hashable, int] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1024)

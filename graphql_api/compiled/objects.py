@@ -231,7 +231,9 @@ class ObjectCompiler:
                 f"(SELECT coalesce(json_agg({item} ORDER BY {v}.position), '[]'::json)"
                 f" FROM json_array_elements({value}) WITH ORDINALITY AS {v}(value, position))"
             )
-        return f"(SELECT {item} FROM (SELECT {value} AS value) AS {v} WHERE {v}.value IS NOT NULL)"
+        # OFFSET 0 keeps the value computed once, however many of its keys are selected.
+        value_once = f"(SELECT {value} AS value OFFSET 0)"
+        return f"(SELECT {item} FROM {value_once} AS {v} WHERE {v}.value IS NOT NULL)"
 
     def _value_object(self, type_: GraphQLObjectType, value: str, fields: FieldDetailsList) -> str:
         """An object whose fields are keys of the JSON `value` (a computed object)."""

@@ -67,9 +67,6 @@ def plan_request(
     variables = get_variable_values(graphql_schema, definitions, dict(raw_variables or {}))
     if isinstance(variables, list):
         return None
-    estimator = CostEstimator(graphql_schema, prepared.fragment_definitions, variables)
-    if estimator.operation(prepared.operation) > settings.max_query_nodes:
-        return None
     try:
         interpreted = [
             slot.interpret(get_argument_values(slot.field, slot.node, variables))
@@ -79,6 +76,8 @@ def plan_request(
         return None
     scope = viewer.member_id
     included = tuple(_included(node, variables) for node in prepared.conditional)
+    if _cost(prepared, variables, included, interpreted) > settings.max_query_nodes:
+        return None  # the resolvers refuse it: QUERY_TOO_COMPLEX
     signature = (viewer.role, scope is not None, tuple(i.shape for i in interpreted), included)
     plan = prepared.plans.get(signature, _NOT_COMPILED)
     if plan is _NOT_COMPILED:
@@ -88,6 +87,24 @@ def plan_request(
     if not isinstance(plan, CompiledPlan):
         return None
     return Statement(plan.sql, [_value(ref, interpreted, scope) for ref in plan.params])
+
+
+def _cost(
+    prepared: PreparedDocument,
+    variables: VariableValues,
+    included: tuple[bool, ...],
+    interpreted: list[Interpreted],
+) -> int:
+    """security/cost.py's estimate, which depends only on the @include/@skip outcomes and
+    the page sizes (each slot's validated `first`): computed once per such combination."""
+    key = (included, tuple(i.values.get("limit") for i in interpreted))
+    cost = prepared.costs.get(key)
+    if cost is None:
+        estimator = CostEstimator(schema._schema, prepared.fragment_definitions, variables)
+        cost = estimator.operation(prepared.operation)
+        if len(prepared.costs) < MAX_PLANS_PER_DOCUMENT:
+            prepared.costs[key] = cost
+    return cost
 
 
 def _allowed(prepared: PreparedDocument, viewer: Viewer) -> bool:

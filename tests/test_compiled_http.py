@@ -1,0 +1,110 @@
+"""The compiled read path over HTTP: PostgreSQL's bytes in the body, `extensions`, the
+request deadline cancelling its statement, and a failing statement answered by the
+resolvers instead (fallback, never failure)."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from graphql_api.app import create_app
+from graphql_api.compiled.plans import Statement
+from graphql_api.config import Settings
+from graphql_api.models import Role
+from tests.db_counts import fetch
+from tests.http_server import serve_in_thread
+
+QUERY = '{ member(memberNumber: "M-100010") { memberNumber lendingAssessment { action } } }'
+
+
+def _client(url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture(scope="module")
+def server(app_database_url: str, api_keys: dict[Role, str]) -> Iterator[httpx.Client]:
+    settings = Settings(
+        database_url=app_database_url,
+        expose_query_stats=True,
+        rate_limit_enabled=False,
+        request_timeout_seconds=1.0,
+    )
+    with serve_in_thread(create_app(settings)) as url, _client(url, api_keys[Role.ADMIN]) as c:
+        yield c
+
+
+def test_the_body_is_postgresqls_json_text(server: httpx.Client) -> None:
+    response = server.post("/graphql", json={"query": QUERY})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    # json_build_object's own spacing: the JSON was never parsed and re-encoded in Python.
+    assert b'"member" : {"memberNumber" : "M-100010"' in response.content
+    body = response.json()
+    assert body["data"]["member"]["lendingAssessment"]["action"]
+    assert body["extensions"]["plan"] == "compiled"
+    assert body["extensions"]["sqlStatements"] == 1
+    assert body["extensions"]["requestId"] == response.headers["x-request-id"]
+
+
+def test_a_failing_statement_is_answered_by_the_resolvers(
+    server: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = server.post("/graphql", json={"query": QUERY}).json()["data"]
+
+    def broken(*_: Any) -> Statement:
+        return Statement("SELECT no_such_column FROM members", [])
+
+    monkeypatch.setattr("graphql_api.compiled.http.plan_request", broken)
+    for _ in range(3):  # the failed statement's connection is not reused broken
+        body = server.post("/graphql", json={"query": QUERY}).json()
+        assert body["data"] == expected
+        assert body["extensions"]["plan"] == "resolvers"
+
+
+def test_the_deadline_cancels_a_compiled_statement(
+    server: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = f"compiled-deadline-{time.monotonic_ns()}"
+
+    def slow(*_: Any) -> Statement:
+        return Statement(f"SELECT pg_sleep(30)::text || '{marker}'", [])
+
+    monkeypatch.setattr("graphql_api.compiled.http.plan_request", slow)
+    started = time.monotonic()
+    response = server.post("/graphql", json={"query": QUERY})
+    assert response.status_code == 504
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
+    assert time.monotonic() - started < 5
+    monkeypatch.undo()
+    deadline = time.monotonic() + 5
+    while _running(database_url, marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(database_url, marker), "the statement kept running in PostgreSQL"
+    assert server.post("/graphql", json={"query": QUERY}).json()["data"]["member"]
+
+
+def _running(database_url: str, marker: str) -> bool:
+    rows = asyncio.run(
+        fetch(
+            database_url,
+            "SELECT pid FROM pg_stat_activity WHERE state = 'active'"
+            " AND query LIKE $1 AND pid <> pg_backend_pid()",
+            f"%{marker}%",
+        )
+    )
+    return bool(rows)
+
+
+def test_production_answers_without_the_plan_note(
+    app_database_url: str, api_keys: dict[Role, str]
+) -> None:
+    settings = Settings(env="production", database_url=app_database_url, rate_limit_enabled=False)
+    with serve_in_thread(create_app(settings)) as url, _client(url, api_keys[Role.ADMIN]) as c:
+        compiled = c.post("/graphql", json={"query": QUERY}).json()
+        resolvers = c.post("/graphql", json={"query": "{ modelPerformance { modelVersion } }"})
+    assert compiled["data"]["member"]["memberNumber"] == "M-100010"
+    assert set(compiled["extensions"]) == {"requestId"}
+    assert "plan" not in resolvers.json().get("extensions", {})
