@@ -29,6 +29,7 @@ from graphql_api.request_db import RequestDatabase
 from graphql_api.schema import schema
 from graphql_api.security import install_security
 from graphql_api.security.http import CODE_BY_STATUS, error_body, install_deadline_cancellation
+from graphql_api.telemetry.install import install_telemetry, readiness_endpoint
 from graphql_api.unavailable import DatabaseUnavailableMiddleware
 from graphql_api.upstream import PensionClient
 
@@ -124,9 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     # add_middleware prepends (the last added runs first); a request meets, in this order:
-    # request id -> security guard (method, media type, body size, deadline) -> 503 for
-    # database outages -> auth -> rate limit -> router. Auth goes before install_security
-    # (see its docstring).
+    # request id -> access log and metrics -> security guard (method, media type, body size,
+    # deadline) -> 503 for database outages -> auth -> rate limit -> compiled reads -> router.
+    # Auth goes before install_security (see its docstring).
     app.add_middleware(ApiKeyAuthMiddleware, key_cache_seconds=settings.api_key_cache_seconds)
     app.add_middleware(
         DatabaseUnavailableMiddleware,
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Innermost, after auth and the rate limiter: a read that compiles is answered with one
     # SQL statement (graphql_api/compiled/http.py); everything else goes on to the router.
     app.user_middleware.append(Middleware(CompiledReadsMiddleware, settings=settings))
+    # Metrics, the access log and tracing: just inside the request id (graphql_api/telemetry).
+    install_telemetry(app, settings)
     app.add_middleware(RequestIdMiddleware)
     router = FinanceGraphQLRouter(
         schema,
@@ -151,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_ide(app, settings)
     app.include_router(router, prefix="/graphql")
     app.get("/healthz", include_in_schema=False)(_health)
+    # Ready: the database answers and its migrations are at this release's head.
+    app.get("/readyz", include_in_schema=False)(readiness_endpoint)
     return app
 
 

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     # Reads that compile run as ONE SQL statement whose JSON PostgreSQL builds
     # (graphql_api/compiled); off: every operation runs on the resolvers.
     compiled_reads: bool = True
+    # Observability (graphql_api/telemetry). GET /metrics in Prometheus text format, without an
+    # API key: keep it off the public ingress, or set metrics_token (then it needs
+    # `Authorization: Bearer <token>`), or turn it off.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    # One JSON line per request on the "graphql_api.access" logger (stdout unless configured).
+    access_log: bool = True
+    # GET /readyz gives up on the database after this long (and answers 503).
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def is_production(self) -> bool:

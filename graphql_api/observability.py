@@ -1,7 +1,9 @@
 """Request ids and per-request SQL statement counts.
 
 The count is what proves the dataloaders batch (a nested query over 50 members runs as many
-statements as over one) and what the benchmark reports per request.
+statements as over one) and what the benchmark reports per request. Counts nest: the whole
+request is counted for metrics and the access log (graphql_api/telemetry) while one operation
+is counted for `extensions.sqlStatements`, and each statement adds to both.
 """
 
 import re
@@ -14,7 +16,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-_statement_count: ContextVar[list[int] | None] = ContextVar("sql_statement_count", default=None)
+# The cells of every count in progress in this context, outermost first.
+_statement_counts: ContextVar[tuple[list[int], ...]] = ContextVar(
+    "sql_statement_counts", default=()
+)
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -26,13 +31,15 @@ def request_id_from(header_value: str | None) -> str:
 
 
 def install_statement_counter(engine: AsyncEngine) -> None:
-    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    """Idempotent: both the query stats and telemetry want it, and each statement counts once."""
+    target = engine.sync_engine
+    if not event.contains(target, "before_cursor_execute", _count_statement):
+        event.listen(target, "before_cursor_execute", _count_statement)
 
 
 def _count_statement(*_: Any) -> None:
-    counter = _statement_count.get()
-    if counter is not None:
-        counter[0] += 1
+    for cell in _statement_counts.get():
+        cell[0] += 1
 
 
 @contextmanager
@@ -40,8 +47,8 @@ def counting_statements() -> Iterator[list[int]]:
     """Count statements run by this task and every task it spawns (they copy the context
     and share the same mutable cell)."""
     cell = [0]
-    token = _statement_count.set(cell)
+    token = _statement_counts.set((*_statement_counts.get(), cell))
     try:
         yield cell
     finally:
-        _statement_count.reset(token)
+        _statement_counts.reset(token)

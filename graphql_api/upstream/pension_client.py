@@ -40,6 +40,7 @@ import stamina
 from purgatory import AsyncCircuitBreakerFactory, Event
 from purgatory.domain.model import OpenedState
 
+from graphql_api.telemetry.metrics import record_breaker_state, record_upstream_call
 from graphql_api.upstream.budget import CallBudget
 from graphql_api.upstream.config import PensionClientConfig
 from graphql_api.upstream.errors import (
@@ -55,6 +56,7 @@ from graphql_api.upstream.schema import UpstreamMember, parse_member
 logger = logging.getLogger(__name__)
 
 _CIRCUIT = "pension-provider"
+_CIRCUIT_OPEN = "pension provider circuit is open"
 _MEMBER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 # Printable ASCII without spaces: anything else could not go into a header, and httpx's
 # encoding error would echo the key in its repr.
@@ -171,6 +173,7 @@ class PensionClient:
             exclude=[UpstreamNotFound, InvalidMemberNumberError, asyncio.CancelledError],
         )
         self._breakers.add_listener(_log_breaker_event)
+        record_breaker_state(_CIRCUIT, "closed")
 
     def __repr__(self) -> str:
         return f"PensionClient(base_url={self._base_url!r}, config={self.config!r})"
@@ -203,7 +206,19 @@ class PensionClient:
 
         Raises `UpstreamNotFound` (404), `UpstreamAuthError` (401/403), `UpstreamBadResponse`
         (off-contract answer) or `UpstreamUnavailable` (retries or time exhausted, or circuit
-        open); `InvalidMemberNumberError` before any call for a malformed number."""
+        open); `InvalidMemberNumberError` before any call for a malformed number. Each call
+        is counted, by outcome, in the upstream metrics (graphql_api/telemetry/metrics.py)."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self._get_member(member_number, deadline)
+        except BaseException as exc:
+            outcome = _call_outcome(exc)
+            raise
+        finally:
+            record_upstream_call(_CIRCUIT, outcome, time.perf_counter() - started)
+
+    async def _get_member(self, member_number: str, deadline: float | None) -> UpstreamMember:
         number = _validate_member_number(member_number)
         budget = CallBudget(self.config, deadline)
         if not budget.allows_attempt():
@@ -221,7 +236,7 @@ class PensionClient:
             exc.with_traceback(None)
             wait = max(exc.opened_at + breaker.context.ttl - time.time(), 0.0)
             raise UpstreamUnavailable(
-                f"pension provider circuit is open; calls resume in {wait:.1f}s", attempts=0
+                f"{_CIRCUIT_OPEN}; calls resume in {wait:.1f}s", attempts=0
             ) from None
 
     async def _fetch_with_retries(self, number: str, budget: CallBudget) -> UpstreamMember:
@@ -329,8 +344,30 @@ class PensionClient:
         logger.warning("pension provider attempt failed for %s: %s", number, reason)
 
 
+_OUTCOMES: tuple[tuple[type[BaseException], str], ...] = (
+    (UpstreamNotFound, "not_found"),
+    (UpstreamAuthError, "auth_error"),
+    (UpstreamBadResponse, "bad_response"),
+    (InvalidMemberNumberError, "invalid_request"),
+    (asyncio.CancelledError, "cancelled"),
+)
+
+
+def _call_outcome(error: BaseException) -> str:
+    """The `outcome` of a failed call in finance_api_upstream_calls_total."""
+    for kind, outcome in _OUTCOMES:
+        if isinstance(error, kind):
+            return outcome
+    if isinstance(error, UpstreamUnavailable):
+        if error.attempts:
+            return "unavailable"
+        return "circuit_open" if error.message.startswith(_CIRCUIT_OPEN) else "no_time"
+    return "error"
+
+
 def _log_breaker_event(circuit: str, event_name: str, event: Event) -> None:
     if event_name == "state_changed":
         state = getattr(event, "state", "?")
+        record_breaker_state(circuit, str(state))
         level = logging.WARNING if state == "opened" else logging.INFO
         logger.log(level, "circuit breaker %s is now %s", circuit, state)
