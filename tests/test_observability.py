@@ -10,9 +10,13 @@ no other test uses.
 import asyncio
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -297,6 +301,32 @@ def test_metrics_can_require_a_token_or_be_off(obs_db: ProvisionedDatabase) -> N
         assert "finance_api_requests_total" in right.text
     with serving(obs_db.app_url, metrics_enabled=False) as client:
         assert client.get("/metrics").status_code == 404
+
+
+def test_workers_share_metrics_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, any worker's /metrics reports every worker: counters
+    of all of them (stopped ones too), gauges of the live ones."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def run(code: str) -> str:
+        prelude = "from graphql_api.telemetry import metrics as m\n"
+        done = subprocess.run(
+            [sys.executable, "-c", prelude + code], env=env, capture_output=True, check=True
+        )
+        return done.stdout.decode()
+
+    work = "m.record_upstream_call('pension-provider', 'ok', 0.1)\nm.POOL_IN_USE.set(3)\n"
+    run(work)  # a worker still running (its files stay as they are)
+    run(work + "m.worker_stopped()\n")  # a worker that shut down cleanly
+    exposed = run("print(m.exposition().decode())")
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(exposed)
+        for sample in family.samples
+    }
+    calls = "finance_api_upstream_calls_total"
+    assert value(samples, calls, upstream="pension-provider", outcome="ok") == 2
+    assert value(samples, "finance_api_db_pool_connections_in_use") == 3
 
 
 # ---- access log ---------------------------------------------------------------------------
