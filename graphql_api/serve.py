@@ -5,6 +5,7 @@ provider beside the API, so syncMember works out of the box with no provider con
 import gc
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from graphql_api.config import Settings, get_settings
 from graphql_api.sandbox import create_sandbox_app
@@ -23,6 +25,14 @@ BASE_URL_VARIABLE = "PENSION_API_BASE_URL"
 SANDBOX_HOST = "127.0.0.1"
 _START_TIMEOUT_SECONDS = 10.0
 _MAX_PORT = 65535
+_SANDBOX_THREAD = "sandbox-provider"
+# What uvicorn exits with when the app or its socket fails before serving.
+STARTUP_FAILURE = 3
+
+# Each of these stops `serve` gracefully: uvicorn's own handling covers SIGINT and SIGTERM;
+# SIGHUP (a closed terminal, `kill -HUP`) would otherwise end a single process on the spot, or
+# make the --workers supervisor restart its workers, leaving the embedded PostgreSQL running.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # By import path, so that `--workers` processes (which unpickle the config) load it too; it
 # reads FINANCE_API_HTTP_HEADER_TIMEOUT_SECONDS (security/slow_clients.py).
@@ -41,18 +51,59 @@ APP_FACTORY = "graphql_api.app:create_app"
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
-def run_api(host: str, port: int, workers: int) -> None:
-    """Serve the API (app factory, so each worker process builds its own app and engine)."""
-    uvicorn.run(
+def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> None:
+    """Serve the API (app factory, so each worker process builds its own app and engine) until
+    one of STOP_SIGNALS; return normally after a graceful stop, so the caller stops what it
+    started (the embedded PostgreSQL). Raises SystemExit if the server failed to start."""
+    config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         http=HTTP_PROTOCOL,
-        log_level="info",
+        log_level=log_level,
         timeout_graceful_shutdown=10,
     )
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    try:
+        if workers > 1:
+            _Supervisor(config, sockets=[config.bind_socket()]).run()
+            return
+        server = _Server(config)
+        server.run()
+        if not server.started:
+            raise SystemExit(STARTUP_FAILURE)
+    finally:
+        # The supervisor replaces the handlers for good; the caller's apply again.
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping on any of STOP_SIGNALS, and not re-raising the signal once
+    stopped (uvicorn does, and a re-raised SIGTERM ends the process on the spot, before the
+    caller can stop the embedded PostgreSQL)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's --workers supervisor; SIGHUP stops it (and its workers) like SIGTERM."""
+
+    def handle_hup(self) -> None:
+        logging.getLogger("uvicorn.error").info("Received SIGHUP, exiting.")
+        self.should_exit.set()
 
 
 @contextmanager
@@ -103,8 +154,12 @@ def sandbox_in_thread(preferred_port: int, api_key: str | None) -> Iterator[str]
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only on the main thread, so Ctrl-C stays with the API.
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="sandbox-provider", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=_SANDBOX_THREAD, daemon=True
     )
+    # Both servers log through "uvicorn.error": keep the sandbox's start and stop lines out of
+    # the API's (they read as the API starting and stopping twice).
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addFilter(_not_sandbox_info)
     thread.start()
     try:
         deadline = time.monotonic() + _START_TIMEOUT_SECONDS
@@ -117,6 +172,12 @@ def sandbox_in_thread(preferred_port: int, api_key: str | None) -> Iterator[str]
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+        uvicorn_log.removeFilter(_not_sandbox_info)
+        logger.info("stopped sandbox pension provider")
+
+
+def _not_sandbox_info(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.threadName != _SANDBOX_THREAD
 
 
 @contextmanager

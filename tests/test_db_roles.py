@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
-import uvicorn
 from alembic import command
 
-from graphql_api import cli, db_roles, migrate
+from graphql_api import cli, db_roles, migrate, serve
 from graphql_api.config import get_settings
 from graphql_api.embedded import APP_DATABASE, EmbeddedPostgres
 from graphql_api.seeding.demo import load_demo
@@ -379,7 +378,7 @@ def test_serve_converges_an_old_embedded_data_dir_and_starts_again(
     def fake_uvicorn_run(*_: object, **__: object) -> None:
         served.append(_run(_as_served, os.environ["DATABASE_URL"]))
 
-    monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
+    monkeypatch.setattr(serve, "run_api", fake_uvicorn_run)
     monkeypatch.setenv("FINANCE_API_DATA_DIR", str(old_embedded_server.data_dir))
     monkeypatch.setenv("FINANCE_API_EMBEDDED", "1")
     # A configured provider: no sandbox thread needed for this.

@@ -19,9 +19,11 @@ def add_keys_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     actions = keys.add_subparsers(required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="create a key; prints it once, on the last line")
-    create.add_argument("--role", required=True, type=_role, help="ADMIN, ADVISOR, AGENT, MEMBER")
-    create.add_argument("--member", help="member number (MEMBER keys only)")
-    create.add_argument("--label", default="", help="who or what the key is for")
+    create.add_argument(
+        "--role", required=True, type=_role, help="ADMIN, ADVISOR, AGENT or MEMBER (any case)"
+    )
+    create.add_argument("--member", help="member number (required for, and only for, MEMBER)")
+    create.add_argument("--label", default="", help="who or what the key is for (default: none)")
     create.set_defaults(handler=_create)
 
     listing = actions.add_parser(
@@ -30,7 +32,7 @@ def add_keys_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     listing.set_defaults(handler=_list)
 
     revoke = actions.add_parser("revoke", help="revoke a key; takes effect on its next request")
-    revoke.add_argument("id", type=int)
+    revoke.add_argument("id", type=int, help="the key's id, as `keys list` shows it")
     revoke.set_defaults(handler=_revoke)
 
 
@@ -42,12 +44,13 @@ def _role(text: str) -> Role:
 
 
 def _with_session(work: Callable[..., Awaitable[T]]) -> T:
-    from graphql_api.cli import database_url
+    """Run `work` in one transaction as the owner: on the embedded server (started, migrated
+    and stopped as `serve` would), or on DATABASE_URL, which must be migrated already."""
+    from graphql_api.lifecycle import owner_database
 
     settings = get_settings()
-    url = database_url(settings)
 
-    async def run() -> T:
+    async def run(url: str) -> T:
         engine = create_engine(settings, url, pool_size=1, max_overflow=0)
         try:
             async with create_sessionmaker(engine).begin() as session:
@@ -55,7 +58,8 @@ def _with_session(work: Callable[..., Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    with owner_database(settings, migrate=False) as url:
+        return asyncio.run(run(url))
 
 
 def _create(args: argparse.Namespace) -> int:
