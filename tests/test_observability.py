@@ -34,6 +34,7 @@ from graphql_api.migrate import alembic_config
 from graphql_api.models import Role
 from graphql_api.seeding.demo import load_demo
 from graphql_api.telemetry.access_log import ACCESS_LOGGER
+from graphql_api.telemetry.otel_env import exporter_names
 from graphql_api.telemetry.pool import forget_pool, instrument_pool
 from graphql_api.telemetry.readiness import Readiness
 from tests.api_keys import create_api_key
@@ -441,3 +442,43 @@ def test_tracing_records_request_and_sql_spans(
     # still gets its span).
     assert len(statements) >= 2, [span.name for span in spans]
     assert all((span.attributes or {}).get("db.system") == "postgresql" for span in statements)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, []),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, ["otlp"]),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, ["otlp"]),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, []),
+        ({"OTEL_TRACES_EXPORTER": "Console, otlp"}, ["console", "otlp"]),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "console"}, []),
+    ],
+)
+def test_tracing_is_on_only_when_the_otel_variables_say_so(
+    environ: dict[str, str], expected: list[str]
+) -> None:
+    assert exporter_names(environ) == expected
+
+
+def test_tracing_exporters_come_from_the_installed_entry_points() -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    from graphql_api.telemetry.tracing import span_exporter, tracer_provider_from_env
+
+    assert tracer_provider_from_env({}) is None
+    assert isinstance(span_exporter("otlp", {}), OTLPSpanExporter)
+    http = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}
+    assert isinstance(span_exporter("otlp", http), OTLPSpanExporter)
+    assert isinstance(span_exporter("console", {}), ConsoleSpanExporter)
+    with pytest.raises(RuntimeError, match="no span exporter named 'otlp_proto_grpc'"):
+        span_exporter("otlp", {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})  # not shipped
+    with pytest.raises(RuntimeError, match="use http/protobuf or grpc"):
+        span_exporter("otlp", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+    with pytest.raises(RuntimeError, match="no span exporter named 'zipkin'"):
+        tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "zipkin"})
+    provider = tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "console"})
+    assert provider is not None
+    assert provider.resource.attributes["service.name"] == "finance-graphql"
+    provider.shutdown()

@@ -45,13 +45,16 @@ DEFAULT_EXCLUDED_URLS: Final = r"/healthz$,/readyz$,/metrics$"
 _OTLP_BY_PROTOCOL: Final = {"http/protobuf": "otlp_proto_http", "grpc": "otlp_proto_grpc"}
 
 
-def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
+def span_exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
+    """The exporter the name stands for (`otlp` per OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL)."""
     if name == "otlp":
         protocol = environ.get(
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         )
-        name = _OTLP_BY_PROTOCOL.get(protocol.strip(), name)
+        if protocol.strip() not in _OTLP_BY_PROTOCOL:
+            raise RuntimeError(f"OTLP protocol {protocol!r}: use http/protobuf or grpc")
+        name = _OTLP_BY_PROTOCOL[protocol.strip()]
     found = list(entry_points(group=EXPORTER_GROUP, name=name))
     if not found:
         raise RuntimeError(f"OTEL_TRACES_EXPORTER: no span exporter named {name!r} is installed")
@@ -76,7 +79,7 @@ def tracer_provider_from_env(environ: Mapping[str, str] = os.environ) -> TracerP
         return None
     provider = TracerProvider(resource=_resource())
     for name in names:
-        provider.add_span_processor(BatchSpanProcessor(_exporter(name, environ)))
+        provider.add_span_processor(BatchSpanProcessor(span_exporter(name, environ)))
     return provider
 
 
