@@ -31,10 +31,13 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(data_dir: Path, *args: str, timeout: float = 120) -> "subprocess.CompletedProcess[str]":
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> "subprocess.CompletedProcess[str]":
+    """`finance-api *args` on `data_dir`, with `env` on top of cli_env; its output as text."""
     return subprocess.run(
         [*COMMAND, *args],
-        env=cli_env(data_dir),
+        env={**cli_env(data_dir), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
