@@ -1,24 +1,23 @@
-"""The differential oracle for compiled reads: the same request to two servers over one
-pristine demo database, one answering compilable reads with one SQL statement and one with
-the resolvers only (`compiled_reads=False`), as each role. Nothing writes to this database,
-so both read the same data.
+"""The differential oracle for compiled reads: the same request to two API processes over
+one pristine demo database, one answering compilable reads with one SQL statement and one
+with the resolvers only (FINANCE_API_COMPILED_READS=false), as each role. Nothing writes to
+this database, so both read the same data.
 """
 
 import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from graphql_api.app import create_app
-from graphql_api.config import Settings
 from graphql_api.models import Role
 from graphql_api.seeding.demo import load_demo
 from tests.api_keys import create_api_key
 from tests.db import provisioned_database
-from tests.http_server import serve_in_thread
+from tests.fault.api_process import api_process
 
 MEMBER_KEY_OWNER = "M-100010"
 # Differs on every request by design (agentContext.generatedAt): compared by format only.
@@ -42,7 +41,6 @@ class Answer:
 
 class Oracle:
     def __init__(self, compiled: str, resolvers: str, keys: dict[Role, str]) -> None:
-        self.apps: dict[str, Any] = {}
         self._stack = ExitStack()
         self._clients = {
             (path, role): self._stack.enter_context(
@@ -92,8 +90,10 @@ def _without_request_id(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "message": message, "extensions": extensions}
 
 
-def serve_oracle(postgres_server_url: str) -> Iterator[Oracle]:
-    """Two servers (compiled / resolvers only) over one fresh demo database, a key per role."""
+def serve_oracle(postgres_server_url: str, log_dir: Path) -> Iterator[Oracle]:
+    """Two API processes (compiled / resolvers only) over one fresh demo database, a key per
+    role. Processes, not threads: nothing of theirs is ever garbage-collected by the test's
+    own threads (asyncpg objects must die on their own event loop)."""
     with provisioned_database(postgres_server_url) as database:
         asyncio.run(load_demo(database.url))
         keys = {
@@ -102,19 +102,16 @@ def serve_oracle(postgres_server_url: str) -> Iterator[Oracle]:
             )
             for role in Role
         }
-        common: dict[str, Any] = {
-            "database_url": database.app_url,
-            "expose_query_stats": True,
-            "rate_limit_enabled": False,
-        }
-        compiled_app = create_app(Settings(**common, compiled_reads=True))
-        resolvers_app = create_app(Settings(**common, compiled_reads=False))
+        common = {"expose_query_stats": "true", "rate_limit_enabled": "false"}
         with (
-            serve_in_thread(compiled_app) as compiled,
-            serve_in_thread(resolvers_app) as resolvers,
+            api_process(
+                database.app_url, log_dir / "compiled.log", compiled_reads="true", **common
+            ) as compiled,
+            api_process(
+                database.app_url, log_dir / "resolvers.log", compiled_reads="false", **common
+            ) as resolvers,
         ):
-            oracle = Oracle(compiled, resolvers, keys)
-            oracle.apps = {"compiled": compiled_app, "resolvers": resolvers_app}
+            oracle = Oracle(compiled.base_url, resolvers.base_url, keys)
             try:
                 yield oracle
             finally:

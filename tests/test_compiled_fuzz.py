@@ -92,8 +92,8 @@ def steered(document: graphql.DocumentNode, rng: random.Random) -> str:
 
 
 @pytest.fixture(scope="module")
-def oracle(postgres_server_url: str) -> Iterator[Oracle]:
-    yield from serve_oracle(postgres_server_url)
+def oracle(postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+    yield from serve_oracle(postgres_server_url, tmp_path_factory.mktemp("oracle"))
 
 
 @pytest.mark.fuzz
@@ -130,10 +130,6 @@ def test_generated_queries_agree_on_both_paths_for_every_role(oracle: Oracle) ->
 
     with ThreadPoolExecutor(max_workers=len(Role)) as pool:
         agree()
-    import time
-
-    time.sleep(1)
-    print({k: a.state.engine.pool.checkedout() for k, a in oracle.apps.items()})
     print({f"{role.value}/{plan}": count for (role, plan), count in sorted(plans.items())})
     assert len(asked) >= EXAMPLES
     if len(asked) >= 200:  # Hypothesis starts with the simplest queries: judge a full run

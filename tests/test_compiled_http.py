@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from graphql_api.app import create_app
+from graphql_api.compiled.document import prepare
 from graphql_api.compiled.plans import Statement
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.security.limits import rules_for
 from tests.db_counts import fetch
 from tests.http_server import serve_in_thread
 
@@ -108,3 +110,18 @@ def test_production_answers_without_the_plan_note(
     assert compiled["data"]["member"]["memberNumber"] == "M-100010"
     assert set(compiled["extensions"]) == {"requestId"}
     assert "plan" not in resolvers.json().get("extensions", {})
+
+
+def test_repeated_reads_reuse_the_prepared_document_and_its_plan(server: httpx.Client) -> None:
+    query = "query PlanProbe($n: String!) { member(memberNumber: $n) { memberNumber } }"
+    before = prepare.cache_info()
+    for number in ("M-100001", "M-100002", "M-100003"):
+        body = server.post("/graphql", json={"query": query, "variables": {"n": number}}).json()
+        assert body["extensions"]["plan"] == "compiled"
+        assert body["data"]["member"]["memberNumber"] == number
+    after = prepare.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+    settings = Settings(database_url="unused")
+    prepared = prepare(query, None, rules_for(settings), settings.max_query_tokens)
+    assert prepared is not None
+    assert len(prepared.plans) == 1  # one statement text for every member number

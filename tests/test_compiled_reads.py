@@ -9,10 +9,7 @@ import pytest
 from graphql import FieldNode, OperationDefinitionNode, parse
 
 from graphql_api.auth.matrix import QUERY_ROLES
-from graphql_api.compiled.document import prepare
-from graphql_api.config import Settings
 from graphql_api.models import Role
-from graphql_api.security.limits import rules_for
 from tests.compiled_corpus import CORPUS
 from tests.compiled_oracle import Oracle, serve_oracle
 
@@ -20,8 +17,8 @@ ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
 @pytest.fixture(scope="module")
-def oracle(postgres_server_url: str) -> Iterator[Oracle]:
-    yield from serve_oracle(postgres_server_url)
+def oracle(postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+    yield from serve_oracle(postgres_server_url, tmp_path_factory.mktemp("oracle"))
 
 
 def _root_fields(query: str) -> set[str]:
@@ -124,18 +121,3 @@ def test_cursor_paging_agrees_page_after_page(
 def _connection(data: dict[str, Any]) -> dict[str, Any]:
     value = next(iter(data.values()))
     return value if "pageInfo" in value else next(iter(value.values()))
-
-
-def test_repeated_reads_reuse_the_prepared_document_and_its_plan(oracle: Oracle) -> None:
-    query = "query PlanProbe($n: String!) { member(memberNumber: $n) { memberNumber } }"
-    before = prepare.cache_info()
-    for number in ("M-100001", "M-100002", "M-100003"):
-        answer = oracle.ask("compiled", Role.ADMIN, query, {"n": number})
-        assert answer.plan == "compiled"
-        assert answer.body["data"]["member"]["memberNumber"] == number
-    after = prepare.cache_info()
-    assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
-    settings = Settings(database_url="unused")
-    prepared = prepare(query, None, rules_for(settings), settings.max_query_tokens)
-    assert prepared is not None
-    assert len(prepared.plans) == 1  # one statement text for every member number

@@ -13,10 +13,13 @@ exactly as before: fallback, never failure. Modules:
 - document.py  parse + validate once per (query, operation), the argument slots to bind
 - arguments.py what each argument means (page sizes, cursors, ids, filters), checked first
 - sql.py       the statement builder: aliases, bound parameters, member scoping
-- objects.py   one object's JSON from its fields' kinds; connections, lists, relations
+- objects.py   one object's JSON from its fields' kinds: columns, relations, computed values
+- pages.py     connections: keyset pages, edges, pageInfo, totalCount
 - roots.py     the root fields (member, members, agentContext, node, listings)
 - listings.py  the root listings' filters as SQL
-- plans.py     the plan cache: one statement text per (query, operation, role, shape)
-- execute.py   running the statement on the request's connection
-- http.py      the router hook and `extensions` (requestId, sqlStatements, plan)
+- plans.py     per request: checks, then one statement text per (query, operation, role,
+               argument shapes, directives), its values bound
+- execute.py   running the statement on one pooled connection, JSON text back
+- http.py      the innermost ASGI middleware that answers, and `extensions` (requestId,
+               sqlStatements, plan)
 """

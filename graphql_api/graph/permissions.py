@@ -2,13 +2,10 @@
 
 from typing import Any
 
-from strawberry import Info
-from strawberry.extensions.field_extension import FieldExtension, SyncExtensionResolver
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from graphql_api.kit.formats import mask_email  # paired with its SQL form there
 from graphql_api.models import Role
 
 
@@ -39,10 +36,4 @@ def guard_root_fields(root: type, matrix: dict[str, frozenset[Role]]) -> None:
         raise RuntimeError(f"permission matrix names unknown {definition.name} fields: {stale}")
 
 
-class MaskEmailForAgents(FieldExtension):
-    """AGENT keys read member context but never a usable email address."""
-
-    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
-        value = next_(source, info, **kwargs)
-        viewer = getattr(info.context, "viewer", None)
-        return mask_email(value) if viewer is not None and viewer.role is Role.AGENT else value
+# Masking (emails for AGENT keys) is declared on the field: graph/declare.py `masked`.

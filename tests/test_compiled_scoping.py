@@ -1,0 +1,59 @@
+"""The compiled path's member scoping (compiled/sql.py `owned`) selects exactly the rows of
+kit/scoping.py's `owned_by`, for every model the API reads, for several members."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from graphql_api import models
+from graphql_api.compiled.sql import StatementBuilder, table_of
+from graphql_api.db import to_async_url
+from graphql_api.kit.scoping import owned_by
+from graphql_api.models import Base
+
+MODELS = [
+    models.Member,
+    models.PensionAccount,
+    models.Portfolio,
+    models.Recommendation,
+    models.LoanApplication,
+    models.Prediction,
+    models.Feedback,
+    models.AuditLog,
+]
+
+
+async def _both(database_url: str, model: type[Base], member_id: int) -> tuple[set[int], set[int]]:
+    builder = StatementBuilder(scoped=True)
+    condition = builder.owned(model, "t")
+    compiled = f"SELECT t.id FROM {table_of(model)} t WHERE {condition}"
+    engine = create_async_engine(to_async_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            rows = await raw.driver_connection.fetch(compiled, member_id)  # type: ignore[union-attr]
+            expected = await connection.scalars(
+                select(model.id).where(owned_by(model, member_id))  # type: ignore[attr-defined]
+            )
+            return {row[0] for row in rows}, set(expected)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_compiled_scoping_selects_the_rows_owned_by_selects(
+    demo_loaded: str, model: type[Base]
+) -> None:
+    compared = 0
+    for member_id in (1, 10, 33):
+        compiled, expected = asyncio.run(_both(demo_loaded, model, member_id))
+        assert compiled == expected
+        compared += len(expected)
+    assert compared, f"{model.__name__}: these members own no rows to compare"
+
+
+def test_unscoped_statements_add_no_condition() -> None:
+    assert StatementBuilder(scoped=False).owned(models.Feedback, "t") == "TRUE"
