@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
 from graphql_api.auth.bootstrap import KEY_FILE, banner
@@ -16,6 +17,7 @@ from graphql_api.console import configured_logging, finish_parser, package_versi
 from graphql_api.lifecycle import (
     SetupNeededError,
     app_role,
+    deferred_stop_signals,
     embedded_database,
     owner_database,
     require_latest_schema,
@@ -35,7 +37,10 @@ EPILOG = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except KeyboardInterrupt:
+        return 130
     handler: Callable[[argparse.Namespace], int] = args.handler
     with (
         configured_logging(verbose=args.verbose, progress=args.progress_logs),
@@ -137,23 +142,36 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
         _run_api(args, settings.database_url)
         return 0
-    from graphql_api.db_roles import upgrade_and_grant
-    from graphql_api.seeding.demo import load_demo
     from graphql_api.serve import sandbox_unless_configured
 
-    with embedded_database(settings) as database:
-        upgrade_and_grant(database.owner_url, app_role(settings))
-        if not args.no_demo and asyncio.run(load_demo(database.owner_url)):
-            logger.info("loaded the demo data")
-        admin_key = _demo_admin_key(settings, database.owner_url)
-        # GraphiQL opens with this key for a browser on this machine (graphql_api/ide).
-        os.environ["FINANCE_API_IDE_ADMIN_KEY_FILE"] = str((settings.data_dir / KEY_FILE).resolve())
+    with ExitStack() as stack:
+        # Start, migration, demo data and key are not cut off half-way: a stop signal that
+        # arrives meanwhile acts once they are done (and the server is released).
+        with deferred_stop_signals():
+            database = stack.enter_context(embedded_database(settings))
+            admin_key = _prepare_embedded(args, settings, database)
         # On the embedded database, syncMember talks to a local sandbox provider by default.
         with sandbox_unless_configured(settings, args.port):
             print(banner(admin_key, graphiql, settings.data_dir / KEY_FILE), flush=True)
             # As the app role: no DDL, no UPDATE/DELETE/TRUNCATE on audit_logs.
             _run_api(args, database.app_url)
     return 0
+
+
+def _prepare_embedded(
+    args: argparse.Namespace, settings: Settings, database: "EmbeddedDatabase"
+) -> str:
+    """Migrate, load the demo data into an empty database, and return the demo admin key."""
+    from graphql_api.db_roles import upgrade_and_grant
+    from graphql_api.seeding.demo import load_demo
+
+    upgrade_and_grant(database.owner_url, app_role(settings))
+    if not args.no_demo and asyncio.run(load_demo(database.owner_url)):
+        logger.info("loaded the demo data")
+    admin_key = _demo_admin_key(settings, database.owner_url)
+    # GraphiQL opens with this key for a browser on this machine (graphql_api/ide).
+    os.environ["FINANCE_API_IDE_ADMIN_KEY_FILE"] = str((settings.data_dir / KEY_FILE).resolve())
+    return admin_key
 
 
 def _run_api(args: argparse.Namespace, url: str) -> None:

@@ -29,6 +29,7 @@ from graphql_api.embedded_leftovers import (
     is_postgres_of,
     other_holders,
     reclaim,
+    stop_if_unused,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,11 @@ class EmbeddedPostgres:
         self.pgdata = self.data_dir / "pgdata"
         # A server a killed run left behind, reused by this one (and stopped by it).
         self.adopted_pid = reclaim(self.pgdata)
-        self._server = _quiet_imports().get_server(self.pgdata, cleanup_mode=cleanup)
+        try:
+            self._server = _quiet_imports().get_server(self.pgdata, cleanup_mode=cleanup)
+        except BaseException:
+            stop_if_unused(self.pgdata)
+            raise
         self.socket_dir = str(self._server.get_postmaster_info().socket_dir)
         self.pid: int = self._server.get_pid()
         self._released = False

@@ -14,6 +14,7 @@ this very data directory, so reusing it is safe and saves the start-up).
 """
 
 import os
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,23 @@ def reclaim(pgdata: Path) -> int | None:
         holders = live_holders(pgdata)
         pid = running_postmaster(pgdata)
     return pid if pid is not None and not holders else None
+
+
+def stop_if_unused(pgdata: Path, timeout: float = 10.0) -> None:
+    """After a start that failed half-way (pg_ctl or initdb killed by a terminal's Ctrl-C, a
+    timeout): a server running with no live user would be left behind; fast-stop it."""
+    if not pgdata.is_dir():
+        return
+    with _wheel().postgres_server.PostgresServer._lock:
+        pid = running_postmaster(pgdata)
+        if pid is None or live_holders(pgdata):
+            return
+        try:
+            process = psutil.Process(pid)
+            process.send_signal(signal.SIGINT)  # PostgreSQL's "fast" shutdown
+            process.wait(timeout)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            return
 
 
 def forget_dead_holders(pgdata: Path) -> None:

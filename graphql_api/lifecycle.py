@@ -2,16 +2,18 @@
 
 Stop signals end a command by unwinding (every `finally` runs), never on the spot, and the
 embedded PostgreSQL a command started or reused is released when the command ends: the last
-process using it stops it (graphql_api/embedded.py). `serve` hands SIGINT, SIGTERM and SIGHUP
-to uvicorn while it serves (graphql_api/serve.py); before and after that, the handlers here
-apply.
+process using it stops it (graphql_api/embedded.py). While the embedded server starts and is
+migrated, stop signals are held and act right after, so neither is cut off half-way (a server
+started but not yet registered would be left running). `serve` hands SIGINT, SIGTERM and
+SIGHUP to uvicorn while it serves (graphql_api/serve.py), and exits 0 after that graceful
+stop; a signal before that ends it with 128 + the signal number, after the same clean-up.
 """
 
 import asyncio
 import logging
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -67,20 +69,42 @@ def embedded_database(settings: Settings) -> Iterator["EmbeddedDatabase"]:
         )
     from graphql_api.embedded import start_embedded
 
-    database = start_embedded(settings.data_dir, app_role(settings))
+    with ExitStack() as stack:
+        with deferred_stop_signals():
+            database = start_embedded(settings.data_dir, app_role(settings))
+            stack.callback(release, database.server)
+        # A stop signal held during the start acts here, and the server is released.
+        yield _announced(database)
+
+
+def _announced(database: "EmbeddedDatabase") -> "EmbeddedDatabase":
     server = database.server
+    if server.adopted_pid is not None:
+        logger.warning(
+            "adopted PostgreSQL (pid %s, data dir %s) left running by a run that was"
+            " killed; it stops when this command does",
+            server.adopted_pid,
+            server.data_dir,
+        )
+    logger.info("embedded PostgreSQL running from %s", server.data_dir)
+    return database
+
+
+@contextmanager
+def deferred_stop_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then act on the first: a start
+    interrupted half-way would leave a server that nothing stops (the wheel registers the
+    process as its user only once it runs)."""
+    received: list[int] = []
+    stops = (signal.SIGINT, *_UNWINDING_SIGNALS)
+    previous = {sig: signal.signal(sig, lambda signum, _: received.append(signum)) for sig in stops}
     try:
-        if server.adopted_pid is not None:
-            logger.warning(
-                "adopted PostgreSQL (pid %s, data dir %s) left running by a run that was"
-                " killed; it stops when this command does",
-                server.adopted_pid,
-                server.data_dir,
-            )
-        logger.info("embedded PostgreSQL running from %s", server.data_dir)
-        yield database
+        yield
     finally:
-        release(server)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def release(server: "EmbeddedPostgres") -> None:
@@ -117,8 +141,10 @@ def owner_database(settings: Settings, *, migrate: bool) -> Iterator[str]:
             require_latest_schema(url)
         yield url
         return
-    with embedded_database(settings) as database:
-        upgrade_and_grant(database.owner_url, app_role(settings))
+    with ExitStack() as stack:
+        with deferred_stop_signals():
+            database = stack.enter_context(embedded_database(settings))
+            upgrade_and_grant(database.owner_url, app_role(settings))
         yield database.owner_url
 
 

@@ -107,9 +107,12 @@ class Served:
 
 
 @contextmanager
-def serve(data_dir: Path, log_path: Path, *args: str) -> Iterator[Served]:
-    """`finance-api serve --port <free> *args` in a session of its own, answering /healthz.
-    Whatever happens, the process group is killed and the data directory's postgres with it."""
+def serve(
+    data_dir: Path, log_path: Path, *args: str, wait_until_healthy: bool = True
+) -> Iterator[Served]:
+    """`finance-api serve --port <free> *args` in a session of its own, answering /healthz
+    (unless not `wait_until_healthy`). Whatever happens, its process group is killed on exit;
+    PostgreSQL runs in a session of its own: callers clean up with `kill_postgres`."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -121,7 +124,8 @@ def serve(data_dir: Path, log_path: Path, *args: str) -> Iterator[Served]:
         )
     served = Served(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        _wait_until_healthy(served)
+        if wait_until_healthy:
+            _wait_until_healthy(served)
         yield served
     finally:
         # The whole session: a SIGKILLed supervisor's workers outlive it.

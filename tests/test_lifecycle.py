@@ -79,6 +79,21 @@ def test_a_stop_signal_stops_the_api_then_postgres(
 
 
 @pytest.mark.usefixtures("no_postgres_left")
+def test_sigterm_while_postgres_starts_still_stops_it(data_dir: Path, tmp_path: Path) -> None:
+    """SIGTERM as soon as the server's processes appear: during its start or migration,
+    where an exception would leave a server nobody stops; it is held until they finish."""
+    with serve(data_dir, tmp_path / "serve.log", "--no-demo", wait_until_healthy=False) as api:
+        _wait_for(lambda: bool(postgres_processes(data_dir)), timeout=60)
+        exit_code = api.stop_with(signal.SIGTERM)
+        log = api.log()
+    # 143 (128 + SIGTERM) while starting; 0 if uvicorn was already serving.
+    assert exit_code in (0, 128 + signal.SIGTERM), log
+    assert "Traceback" not in log, log
+    assert wait_for_no_postgres(data_dir) == [], log
+    assert log.count("stopped PostgreSQL (data dir ") == 1, log
+
+
+@pytest.mark.usefixtures("no_postgres_left")
 def test_a_one_shot_command_beside_serve_leaves_its_server_running(
     data_dir: Path, tmp_path: Path
 ) -> None:
