@@ -26,12 +26,16 @@ def package_version() -> str:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help ends with its default; on/off flags and options without a default
-    (None, "", a list to append to) go without, as "(default: False)" says nothing."""
+    """Every option's help ends with its default, unless its text names it already; on/off
+    flags and options without a default (None, "") go without ("(default: False)" says
+    nothing)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
         if action.nargs == 0 or action.default in (None, "", argparse.SUPPRESS):
             return action.help
+        if "default" in text.lower():
+            return text
         return super()._get_help_string(action)
 
 

@@ -50,18 +50,22 @@ def is_alive(pid: int) -> bool:
         return False
 
 
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The pid `postmaster.pid` names, if that is a postgres of `pgdata`."""
+    try:
+        pid = int((pgdata / PID_FILE).read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if is_postgres_of(pid, pgdata) else None
+
+
 def running_postmaster(pgdata: Path) -> int | None:
     """The pid of the server running from `pgdata`, or None; a `postmaster.pid` naming
     anything else (a dead or reused pid) is stale and removed."""
-    path = pgdata / PID_FILE
-    try:
-        pid = int(path.read_text().split("\n", 1)[0])
-    except (FileNotFoundError, ValueError):
-        return None
-    if is_postgres_of(pid, pgdata):
-        return pid
-    path.unlink(missing_ok=True)
-    return None
+    pid = postmaster_pid(pgdata)
+    if pid is None:
+        (pgdata / PID_FILE).unlink(missing_ok=True)
+    return pid
 
 
 def live_holders(pgdata: Path) -> list[int]:
