@@ -70,27 +70,28 @@ class RequestDatabase:
         """Give the connection back to the pool now (the next read takes one again): e.g.
         before a mutation opens its own transaction, so a request never holds two."""
         async with self._lock:
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                await _close_quietly(connection)
+            await self._give_back()
 
     async def close(self) -> None:
         """End of the request: no more reads; the connection goes back to the pool."""
         self._closed = True
-        connection, self._connection = self._connection, None
-        if connection is None:
+        if self._lock.locked():
+            # A use is under way: a statement still running (the request hit its deadline, an
+            # orphaned batch) or a connection still being checked out, which `_connection`
+            # does not show yet. Close after it, without making the request wait for it.
+            closer = asyncio.create_task(self._close_after_current_use())
+            _pending_closers.add(closer)
+            closer.add_done_callback(_pending_closers.discard)
             return
-        if not self._lock.locked():
-            await _close_quietly(connection)
-            return
-        # A statement is still running (the request hit its deadline, or an orphaned batch):
-        # close after it, without making the request wait for it.
-        closer = asyncio.create_task(self._close_after_current_use(connection))
-        _pending_closers.add(closer)
-        closer.add_done_callback(_pending_closers.discard)
+        await self._give_back()
 
-    async def _close_after_current_use(self, connection: AsyncConnection) -> None:
+    async def _close_after_current_use(self) -> None:
         async with self._lock:
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
             await _close_quietly(connection)
 
     async def _connected(self) -> AsyncConnection:

@@ -26,6 +26,9 @@ class SerialDataLoader(DataLoader[Any, Any]):
         super().__init__(self._not_called)
         self._db = db
         self._work = work
+        # asyncio keeps only weak references to tasks: a batch task nobody holds can be
+        # collected while it waits for the connection, and then never gives it back.
+        self._batches: set[asyncio.Task[None]] = set()
 
     async def _not_called(self, keys: list[Any]) -> list[Any]:  # pragma: no cover
         raise AssertionError("SerialDataLoader dispatches its batches itself")
@@ -34,7 +37,12 @@ class SerialDataLoader(DataLoader[Any, Any]):
         self._queue.append(Loader(key=key, future=future))
         if len(self._queue) == 1:
             # One tick later, as aiodataloader does, so sibling loads join the batch.
-            self.loop.call_soon(asyncio.ensure_future, self._dispatch())
+            self.loop.call_soon(self._start_batch)
+
+    def _start_batch(self) -> None:
+        batch = self.loop.create_task(self._dispatch())
+        self._batches.add(batch)
+        batch.add_done_callback(self._batches.discard)
 
     async def _dispatch(self) -> None:
         queue: list[Loader] = []
