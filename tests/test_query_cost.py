@@ -18,7 +18,12 @@ from graphql_api.bench.queries import AGENT_CONTEXT_QUERY, MEMBERS_QUERY
 from graphql_api.config import Settings
 from graphql_api.schema import schema
 from graphql_api.security import cost
-from graphql_api.security.cost import LIST_CAPS, QUERY_TOO_COMPLEX, estimate_nodes, list_cap
+from graphql_api.security.cost import (
+    QUERY_TOO_COMPLEX,
+    declared_kind,
+    estimate_nodes,
+    list_cap,
+)
 from tests.feedback_rows import add_feedback
 from tests.gql_helpers import global_id
 from tests.test_limits import Server, serve
@@ -47,7 +52,8 @@ def feedback_loop(nesting: int, first: int | None = None) -> str:
 def test_every_list_of_objects_has_a_cap() -> None:
     """Lists of scalars (a user error's input path) cost nothing and are bounded by the
     input's own shape; every list of objects must have a cap."""
-    uncapped = []
+    uncapped: list[str] = []
+    caps: list[int] = []
     for type_ in schema._schema.type_map.values():
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
             continue
@@ -59,11 +65,22 @@ def test_every_list_of_objects_has_a_cap() -> None:
             )
             if is_object_list and not is_edges:
                 try:
-                    list_cap(type_.name, name)
+                    caps.append(list_cap(type_.name, name, field))
                 except KeyError:
                     uncapped.append(f"{type_.name}.{name}")
     assert uncapped == []
-    assert all(cap > 0 for cap in LIST_CAPS.values())
+    assert caps
+    assert all(cap > 0 for cap in caps)
+
+
+def test_caps_come_from_the_field_declarations() -> None:
+    """Declared caps are the ones the resolvers and the compiler apply."""
+    prediction = schema._schema.type_map["Prediction"]
+    assert isinstance(prediction, GraphQLObjectType)
+    feedback = prediction.fields["feedback"]
+    kind = declared_kind(feedback)
+    assert kind is not None
+    assert list_cap("Prediction", "feedback", feedback) == kind.cap  # type: ignore[attr-defined]
 
 
 def test_rows_are_counted_through_connections_and_lists() -> None:

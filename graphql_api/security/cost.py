@@ -56,25 +56,23 @@ from graphql.execution.values import (
     get_variable_values,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionContext
 
 from graphql_api.config import Settings
+from graphql_api.graph.declare import KIND_KEY
 from graphql_api.graph.mutations import MAX_USER_ERRORS
 from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from graphql_api.portfolios.allocation import MAX_LINES
-from graphql_api.portfolios.types import MAX_RECOMMENDATIONS
 from graphql_api.predictions.repository import MAX_MODEL_VERSIONS
-from graphql_api.predictions.types import MAX_FEEDBACK
 
 QUERY_TOO_COMPLEX: Final = "QUERY_TOO_COMPLEX"
+DEFINITION_BACKREF: Final = GraphQLCoreConverter.DEFINITION_BACKREF
 ANY_TYPE: Final = "*"
 
-# The most items each plain list field can hold (connections are bounded by `first`). A test
-# fails when a list field of the schema is missing here, so a new list cannot go unbounded.
-LIST_CAPS: Final[Mapping[tuple[str, str], int]] = {
-    ("Prediction", "feedback"): MAX_FEEDBACK,
-    ("Portfolio", "recommendations"): MAX_RECOMMENDATIONS,
-    ("Recommendation", "lines"): MAX_LINES,
+# Caps of the list fields that are not declared on a row-backed type (graph/declare.py
+# declares the rest: capped lists and computed lists carry their cap, connections their
+# default and maximum page). A test fails when a list of objects has no cap at all.
+UNDECLARED_LIST_CAPS: Final[Mapping[tuple[str, str], int]] = {
     ("Query", "modelPerformance"): MAX_MODEL_VERSIONS,
     # Every mutation payload's `userErrors`.
     (ANY_TYPE, "userErrors"): MAX_USER_ERRORS,
@@ -180,18 +178,21 @@ class CostEstimator:
             return 1
         if name == _EDGES and page_size is not None:
             return page_size
-        return list_cap(type_.name, name)
+        return list_cap(type_.name, name, definition)
 
     def _page_size(
         self, target: GraphQLNamedType, definition: GraphQLField, node: FieldNode
     ) -> int | None:
         if not target.name.endswith(_CONNECTION_SUFFIX) or "first" not in definition.args:
             return None
+        kind = declared_kind(definition)
+        default = getattr(kind, "default_page", DEFAULT_PAGE_SIZE)
+        maximum = getattr(kind, "max_page", MAX_PAGE_SIZE)
         first = get_argument_values(definition, node, self._variables).get("first")
         if first is None:
-            return DEFAULT_PAGE_SIZE
+            return int(default)
         # Out-of-range values are refused by the resolvers; count what could be returned.
-        return max(0, min(int(first), MAX_PAGE_SIZE))
+        return max(0, min(int(first), int(maximum)))
 
     def _included(self, node: SelectionNode) -> bool:
         skip = get_directive_values(GraphQLSkipDirective, node, self._variables)
@@ -206,12 +207,23 @@ class CostEstimator:
         return named
 
 
-def list_cap(type_name: str, field_name: str) -> int:
+def declared_kind(field: GraphQLField) -> object | None:
+    """The kind graph/declare.py gave the field, read from the strawberry field behind it."""
+    strawberry_field = (field.extensions or {}).get(DEFINITION_BACKREF)
+    metadata = getattr(strawberry_field, "metadata", None) or {}
+    return metadata.get(KIND_KEY)
+
+
+def list_cap(type_name: str, field_name: str, field: GraphQLField) -> int:
     """The cap of a plain list field; KeyError for a list nobody capped (a test prevents it)."""
-    cap = LIST_CAPS.get((type_name, field_name)) or LIST_CAPS.get((ANY_TYPE, field_name))
+    cap = getattr(declared_kind(field), "cap", None)
+    if cap is None:
+        cap = UNDECLARED_LIST_CAPS.get((type_name, field_name)) or UNDECLARED_LIST_CAPS.get(
+            (ANY_TYPE, field_name)
+        )
     if cap is None:
         raise KeyError(f"{type_name}.{field_name} is a list without a cap")
-    return cap
+    return int(cap)
 
 
 def _is_list(type_: GraphQLOutputType) -> bool:
