@@ -11,6 +11,7 @@ from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.fields import list_connection
 from graphql_api.kit.errors import PublicError
+from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.kit.text import in_timestamptz_range
 
 
@@ -54,7 +55,7 @@ class AuditQuery:
     async def audit_logs(
         self,
         info: Info,
-        first: First = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = None,
         filter: Annotated[
             AuditLogFilter | None, strawberry.argument(description="Conditions to match.")

@@ -196,7 +196,10 @@ def to_one(relation: ToOne, description: str, *, nullable: bool = False) -> Any:
 def connection(relation: ToMany, description: str) -> Any:
     kind = ConnectionOf(relation)
 
-    async def resolve(self: Any, info: Info, first: First = None, after: After = None) -> Any:
+    # The declared default page is the argument's default, so the SDL shows it.
+    async def resolve(
+        self: Any, info: Info, first: First = kind.default_page, after: After = None
+    ) -> Any:
         return await load_connection(
             info, relation, self.id, first=first, after=after,
             connection=cast(Any, info.return_type), node_type=row_type(relation.model),

@@ -17,6 +17,7 @@ from graphql_api.models.enums import (
     MemberStatus,
     PortfolioStatus,
     RiskProfile,
+    Role,
     Sentiment,
 )
 
@@ -71,6 +72,16 @@ _DESCRIPTIONS: dict[type[Enum], tuple[str, dict[Enum, str]]] = {
             AgentAction.AUTO_PROCESS: "The latest application can be processed automatically.",
         },
     ),
+    Role: (
+        "What an API key may do; `@roles(allowed:)` on a field lists the roles that may use it.",
+        {
+            Role.ADMIN: "Everything, including member creation and sync.",
+            Role.ADVISOR: "Everything an admin may do through the API.",
+            Role.AGENT: "Reads member context (emails masked) and runs the advice and scoring"
+            " workflows; no member creation, sync or root audit log.",
+            Role.MEMBER: "One member's own data, and feedback on their own predictions.",
+        },
+    ),
     ErrorCode: (
         "Why a mutation was refused; branch on this, not on text.",
         {
@@ -107,5 +118,6 @@ __all__ = [
     "MemberStatus",
     "PortfolioStatus",
     "RiskProfile",
+    "Role",
     "Sentiment",
 ]

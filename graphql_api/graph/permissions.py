@@ -2,11 +2,22 @@
 
 from typing import Any
 
+import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
-from graphql_api.models import Role
+from graphql_api.graph.enums import Role
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="roles",
+    description="The API-key roles that may use this field; any other role gets FORBIDDEN.",
+)
+class Roles:
+    allowed: list[Role]
 
 
 class RoleAllowed(BasePermission):
@@ -15,6 +26,12 @@ class RoleAllowed(BasePermission):
 
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
+        self._roles_directive = Roles(allowed=[role for role in Role if role in roles])
+
+    @property
+    def schema_directive(self) -> object:
+        """Printed in the SDL, so GraphiQL's docs and schema.graphql show who may call it."""
+        return self._roles_directive
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         viewer = getattr(info.context, "viewer", None)

@@ -8,6 +8,7 @@ from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import LoanDecision
 from graphql_api.graph.fields import list_connection
+from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.lending.repository import LoanCriteria, loan_listing
 from graphql_api.lending.types import LoanApplication, LoanApplicationConnection
 
@@ -28,7 +29,7 @@ class LendingQuery:
     async def loan_applications(
         self,
         info: Info,
-        first: First = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = None,
         filter: Annotated[
             LoanApplicationFilter | None, strawberry.argument(description="Conditions to match.")

@@ -9,6 +9,7 @@ from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import MemberStatus
 from graphql_api.graph.fields import list_connection, load_by_key
+from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.members.repository import MemberCriteria, member_listing
 from graphql_api.members.types import Member, MemberConnection
 
@@ -41,7 +42,7 @@ class MemberQuery:
     async def members(
         self,
         info: Info,
-        first: First = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = None,
         filter: Annotated[
             MemberFilter | None, strawberry.argument(description="Conditions to match.")

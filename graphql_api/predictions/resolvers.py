@@ -8,6 +8,7 @@ from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import Sentiment
 from graphql_api.graph.fields import list_connection
+from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.predictions import repository
 from graphql_api.predictions.repository import PredictionCriteria, prediction_listing
 from graphql_api.predictions.types import ModelPerformance, Prediction, PredictionConnection
@@ -32,7 +33,7 @@ class PredictionQuery:
     async def predictions(
         self,
         info: Info,
-        first: First = None,
+        first: First = DEFAULT_PAGE_SIZE,
         after: After = None,
         filter: Annotated[
             PredictionFilter | None, strawberry.argument(description="Conditions to match.")

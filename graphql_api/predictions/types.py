@@ -69,5 +69,6 @@ class ModelPerformance:
     )
     correct_count: int = attribute("Feedback that said the model was right.")
     accuracy: Decimal | None = attribute(
-        "correctCount / feedbackCount to 4 decimal places (half up); null before any feedback."
+        "Share of feedback saying the model was right: correctCount / feedbackCount to 4"
+        " decimal places (half up); null before any feedback."
     )
