@@ -61,13 +61,13 @@ def _counting_waiters(do_get: Callable[[], Any]) -> Callable[[], Any]:
     return do_get_counted
 
 
+# Checkout and checkin run on every request: a counter step, not a walk over the pools.
 def _checked_out(*_: Any) -> None:
-    _refresh()
+    POOL_IN_USE.inc()
 
 
 def _checked_in(*_: Any) -> None:
-    # The event fires before the connection is back in the pool, which still counts it.
-    _refresh(returning=1)
+    POOL_IN_USE.dec()
 
 
 def _refresh(returning: int = 0) -> None:
