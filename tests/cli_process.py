@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,20 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@contextmanager
+def data_directory(purpose: str) -> Iterator[Path]:
+    """A fresh data directory, under the system temporary directory rather than pytest's: as
+    root, the wheel runs PostgreSQL as another user, which needs to traverse every parent,
+    and pytest makes its own temporary root private again at each session start (another
+    session's, too). Any postgres still running from it is killed at the end."""
+    with tempfile.TemporaryDirectory(prefix=f"finance-api-{purpose}-") as tmp:
+        directory = Path(tmp) / "data"
+        try:
+            yield directory
+        finally:
+            kill_postgres(directory)
 
 
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:

@@ -18,18 +18,15 @@ import pytest
 from graphql_api import cli
 from graphql_api.embedded import EmbeddedPostgres
 from graphql_api.migrate import head_revision
-from tests.cli_process import kill_postgres, postgres_processes, run_cli
+from tests.cli_process import data_directory, postgres_processes, run_cli
 
 pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp("cli") / "data"
-    try:
+def data_dir() -> Iterator[Path]:
+    with data_directory("cli") as directory:
         yield directory
-    finally:
-        kill_postgres(directory)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from tests.cli_process import (
+    data_directory,
     kill_postgres,
     postgres_processes,
     run_cli,
@@ -26,13 +27,10 @@ pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def data_dir() -> Iterator[Path]:
     """One data directory for the module: initdb runs once, each test starts the server."""
-    directory = tmp_path_factory.mktemp("lifecycle") / "data"
-    try:
+    with data_directory("lifecycle") as directory:
         yield directory
-    finally:
-        kill_postgres(directory)
 
 
 @pytest.fixture
@@ -70,7 +68,8 @@ def test_a_stop_signal_stops_the_api_then_postgres(
     assert exit_code == 0, log
     assert "Traceback" not in log, log
     assert wait_for_no_postgres(data_dir) == [], log
-    assert not [worker for worker in workers_before if _alive(worker)], log
+    # Workers, and the multiprocessing resource tracker a moment after serve.
+    assert psutil.wait_procs(workers_before, timeout=10)[1] == [], log
     assert log.count("stopped API server") == 1, log
     assert log.count("stopped PostgreSQL (data dir ") == 1, log
     # The API's uvicorn shutdown lines appear once (the sandbox provider's are not shown).
@@ -123,7 +122,7 @@ def test_postgres_left_by_a_killed_serve_is_adopted_and_stopped(
 
     assert "adopted PostgreSQL" in log, log
     assert wait_for_no_postgres(data_dir) == [], log
-    assert not [process for process in left_behind if _alive(process)], log
+    assert psutil.wait_procs(left_behind, timeout=10)[1] == [], log
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -131,10 +130,3 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
-
-
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
