@@ -63,6 +63,8 @@ def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> N
         workers=workers,
         http=HTTP_PROTOCOL,
         log_level=log_level,
+        # The app writes one structured JSON line per request (graphql_api/telemetry).
+        access_log=False,
         timeout_graceful_shutdown=10,
     )
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
