@@ -16,6 +16,26 @@ from tests.api_keys import create_api_key
 from tests.db import ProvisionedDatabase, provisioned_database, server_url
 from tests.http_server import serve_in_thread
 
+# Fixtures that reach PostgreSQL or a served API; `item.fixturenames` is the closure, so a
+# test file's own fixture that depends on one of these counts too.
+INTEGRATION_FIXTURES = frozenset(
+    {"postgres_server_url", "provisioned_db", "database_url", "app_database_url", "demo_loaded"}
+    | {"api_url", "api_keys", "gql", "gql_as", "pristine_gql"}
+)
+# Kinds of test that run real servers or processes of their own: integration tests too.
+INTEGRATION_KINDS = frozenset({"fault", "fuzz", "browser", "lifecycle"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test `unit` or `integration` (pyproject.toml), unless it says which itself."""
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        if marks & {"unit", "integration"}:
+            continue
+        uses_servers = not INTEGRATION_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        integration = uses_servers or bool(marks & INTEGRATION_KINDS)
+        item.add_marker(pytest.mark.integration if integration else pytest.mark.unit)
+
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:

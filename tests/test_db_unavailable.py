@@ -166,6 +166,7 @@ def _statuses_while(served: Served, token: str, stop: threading.Event) -> list[i
     return statuses
 
 
+@pytest.mark.integration  # its own embedded PostgreSQL, stopped and restarted
 @pytest.mark.parametrize("compiled_reads", [True, False], ids=["compiled", "resolvers"])
 def test_a_database_outage_is_503_and_the_api_recovers_by_itself(
     outage_postgres: StoppablePostgres, caplog: pytest.LogCaptureFixture, compiled_reads: bool

@@ -27,6 +27,9 @@ from graphql_api.security.redis_bucket import KEY_PREFIX, RedisTokenBucket
 from tests.api_keys import create_api_key
 from tests.http_server import free_port, serve_in_thread
 
+# No session database fixture, but a real redis-server subprocess.
+pytestmark = pytest.mark.integration
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 # A developer machine without Redis skips this module; CI (CI=true) must have it and fails.
 if not os.path.exists(REDIS_SERVER) and os.environ.get("CI") != "true":

@@ -27,6 +27,9 @@ from graphql_api.security.slowloris_probe import trickle
 from graphql_api.serve import HTTP_PROTOCOL
 from tests.http_server import free_port
 
+# No session database fixture, but real uvicorn servers and a `finance-api serve` subprocess.
+pytestmark = pytest.mark.integration
+
 TIMEOUT = 1.0
 SLACK = 1.0  # scheduling on a shared 2-core machine
 REQUEST = b"GET /hello HTTP/1.1\r\nHost: test\r\nX-Padding: some-header-value\r\n\r\n"

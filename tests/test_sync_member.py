@@ -551,6 +551,7 @@ def _get_member(base_url: str, number: str, key: str | None) -> httpx.Response:
     return httpx.get(f"{base_url}/members/{number}", headers=headers, timeout=2)
 
 
+@pytest.mark.integration  # the CLI as a subprocess
 def test_sandbox_provider_command_serves_members_and_checks_the_key() -> None:
     port = free_port()
     env = {**os.environ, "PENSION_API_KEY": API_KEY}
