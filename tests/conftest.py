@@ -2,10 +2,8 @@
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import ExitStack
 
-import httpx
 import pytest
 
 from graphql_api.app import create_app
@@ -14,6 +12,7 @@ from graphql_api.models import Role
 from graphql_api.seeding.demo import load_demo
 from tests.api_keys import create_api_key
 from tests.db import ProvisionedDatabase, provisioned_database, server_url
+from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
 # Fixtures that reach PostgreSQL or a served API; `item.fixturenames` is the closure, so a
@@ -105,32 +104,24 @@ def api_keys(demo_loaded: str) -> dict[Role, str]:
 
 
 @pytest.fixture(scope="session")
-def gql(api_url: str, api_keys: dict[Role, str]) -> Iterator["GraphQLClient"]:
+def gql(api_url: str, api_keys: dict[Role, str]) -> Iterator[GraphQLClient]:
     """The API as an ADMIN (the role that may do everything)."""
-    with client_with_key(api_url, api_keys[Role.ADMIN]) as client:
+    with GraphQLClient.connect(api_url, api_keys[Role.ADMIN]) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
-def gql_as(api_url: str, api_keys: dict[Role, str]) -> Iterator[dict[Role, "GraphQLClient"]]:
+def gql_as(api_url: str, api_keys: dict[Role, str]) -> Iterator[dict[Role, GraphQLClient]]:
     """A client per role."""
-    clients = {role: client_with_key(api_url, token) for role, token in api_keys.items()}
-    try:
-        yield {role: context.__enter__() for role, context in clients.items()}
-    finally:
-        for context in clients.values():
-            context.__exit__(None, None, None)
-
-
-@contextmanager
-def client_with_key(base_url: str, token: str) -> Iterator["GraphQLClient"]:
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
-        yield GraphQLClient(client)
+    with ExitStack() as stack:
+        yield {
+            role: stack.enter_context(GraphQLClient.connect(api_url, token))
+            for role, token in api_keys.items()
+        }
 
 
 @pytest.fixture(scope="session")
-def pristine_gql(postgres_server_url: str) -> Iterator["GraphQLClient"]:
+def pristine_gql(postgres_server_url: str) -> Iterator[GraphQLClient]:
     """A read-only view of exactly the demo data: its own database and server, which no
     mutation test writes to, so read tests can compare with data/demo.json exactly."""
     with provisioned_database(postgres_server_url) as database:
@@ -140,29 +131,6 @@ def pristine_gql(postgres_server_url: str) -> Iterator["GraphQLClient"]:
         token = create_api_key(url, Role.ADMIN)
         with (
             serve_in_thread(create_app(settings)) as base_url,
-            client_with_key(base_url, token) as client,
+            GraphQLClient.connect(base_url, token) as client,
         ):
             yield client
-
-
-class GraphQLClient:
-    """Posts GraphQL documents; `ok` asserts there were no errors (GraphQL errors are 200s)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.http = client
-
-    def post(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        response = self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, **kwargs
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def ok(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        body = self.post(query, variables)
-        assert body.get("errors") is None, body["errors"]
-        return body["data"]
-
-    def error_codes(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
-        body = self.post(query, variables)
-        return [e.get("extensions", {}).get("code", "") for e in body.get("errors") or []]

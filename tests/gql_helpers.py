@@ -3,7 +3,7 @@
 import base64
 from typing import Any
 
-from tests.conftest import GraphQLClient
+from tests.graphql_client import GraphQLClient
 
 
 def global_id(type_name: str, node_id: object) -> str:

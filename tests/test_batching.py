@@ -1,7 +1,7 @@
 """Dataloaders batch: a nested query costs the same number of SQL statements whether it
 covers one member or fifty (no N+1)."""
 
-from tests.conftest import GraphQLClient
+from tests.graphql_client import GraphQLClient
 
 NESTED = """
 query ($first: Int!) {

@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from graphql_api.app import create_app
@@ -17,29 +16,29 @@ from graphql_api.config import Settings
 from graphql_api.models import Role
 from graphql_api.security.limits import rules_for
 from tests.db_counts import fetch
+from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
 QUERY = '{ member(memberNumber: "M-100010") { memberNumber lendingAssessment { action } } }'
 
 
-def _client(url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"})
-
-
 @pytest.fixture(scope="module")
-def server(app_database_url: str, api_keys: dict[Role, str]) -> Iterator[httpx.Client]:
+def server(app_database_url: str, api_keys: dict[Role, str]) -> Iterator[GraphQLClient]:
     settings = Settings(
         database_url=app_database_url,
         expose_query_stats=True,
         rate_limit_enabled=False,
         request_timeout_seconds=1.0,
     )
-    with serve_in_thread(create_app(settings)) as url, _client(url, api_keys[Role.ADMIN]) as c:
+    with (
+        serve_in_thread(create_app(settings)) as url,
+        GraphQLClient.connect(url, api_keys[Role.ADMIN]) as c,
+    ):
         yield c
 
 
-def test_the_body_is_postgresqls_json_text(server: httpx.Client) -> None:
-    response = server.post("/graphql", json={"query": QUERY})
+def test_the_body_is_postgresqls_json_text(server: GraphQLClient) -> None:
+    response = server.response(QUERY)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     # json_build_object's own spacing: the JSON was never parsed and re-encoded in Python.
@@ -52,22 +51,22 @@ def test_the_body_is_postgresqls_json_text(server: httpx.Client) -> None:
 
 
 def test_a_failing_statement_is_answered_by_the_resolvers(
-    server: httpx.Client, monkeypatch: pytest.MonkeyPatch
+    server: GraphQLClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    expected = server.post("/graphql", json={"query": QUERY}).json()["data"]
+    expected = server.response(QUERY).json()["data"]
 
     def broken(*_: Any) -> Statement:
         return Statement("SELECT no_such_column FROM members", [])
 
     monkeypatch.setattr("graphql_api.compiled.http.plan_request", broken)
     for _ in range(3):  # the failed statement's connection is not reused broken
-        body = server.post("/graphql", json={"query": QUERY}).json()
+        body = server.response(QUERY).json()
         assert body["data"] == expected
         assert body["extensions"]["plan"] == "resolvers"
 
 
 def test_the_deadline_cancels_a_compiled_statement(
-    server: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
+    server: GraphQLClient, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = f"compiled-deadline-{time.monotonic_ns()}"
 
@@ -76,7 +75,7 @@ def test_the_deadline_cancels_a_compiled_statement(
 
     monkeypatch.setattr("graphql_api.compiled.http.plan_request", slow)
     started = time.monotonic()
-    response = server.post("/graphql", json={"query": QUERY})
+    response = server.response(QUERY)
     assert response.status_code == 504
     assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
     assert time.monotonic() - started < 5
@@ -85,7 +84,7 @@ def test_the_deadline_cancels_a_compiled_statement(
     while _running(database_url, marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _running(database_url, marker), "the statement kept running in PostgreSQL"
-    assert server.post("/graphql", json={"query": QUERY}).json()["data"]["member"]
+    assert server.response(QUERY).json()["data"]["member"]
 
 
 def _running(database_url: str, marker: str) -> bool:
@@ -104,19 +103,22 @@ def test_production_answers_without_the_plan_note(
     app_database_url: str, api_keys: dict[Role, str]
 ) -> None:
     settings = Settings(env="production", database_url=app_database_url, rate_limit_enabled=False)
-    with serve_in_thread(create_app(settings)) as url, _client(url, api_keys[Role.ADMIN]) as c:
-        compiled = c.post("/graphql", json={"query": QUERY}).json()
-        resolvers = c.post("/graphql", json={"query": "{ modelPerformance { modelVersion } }"})
+    with (
+        serve_in_thread(create_app(settings)) as url,
+        GraphQLClient.connect(url, api_keys[Role.ADMIN]) as c,
+    ):
+        compiled = c.response(QUERY).json()
+        resolvers = c.response("{ modelPerformance { modelVersion } }")
     assert compiled["data"]["member"]["memberNumber"] == "M-100010"
     assert set(compiled["extensions"]) == {"requestId"}
     assert "plan" not in resolvers.json().get("extensions", {})
 
 
-def test_repeated_reads_reuse_the_prepared_document_and_its_plan(server: httpx.Client) -> None:
+def test_repeated_reads_reuse_the_prepared_document_and_its_plan(server: GraphQLClient) -> None:
     query = "query PlanProbe($n: String!) { member(memberNumber: $n) { memberNumber } }"
     before = prepare.cache_info()
     for number in ("M-100001", "M-100002", "M-100003"):
-        body = server.post("/graphql", json={"query": query, "variables": {"n": number}}).json()
+        body = server.response(query, {"n": number}).json()
         assert body["extensions"]["plan"] == "compiled"
         assert body["data"]["member"]["memberNumber"] == number
     after = prepare.cache_info()

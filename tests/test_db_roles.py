@@ -21,9 +21,9 @@ from graphql_api import cli, db_roles, migrate, serve
 from graphql_api.config import get_settings
 from graphql_api.embedded import APP_DATABASE, EmbeddedPostgres
 from graphql_api.seeding.demo import load_demo
-from tests.conftest import GraphQLClient
 from tests.db import ProvisionedDatabase, provisioned_database
 from tests.db_counts import TABLES, fetch
+from tests.graphql_client import GraphQLClient
 
 T = TypeVar("T")
 DML = {"SELECT", "INSERT", "UPDATE", "DELETE"}

@@ -21,7 +21,7 @@ from graphql_api.kit.pagination import decode_cursor
 from graphql_api.members.repository import MEMBER_ORDER
 from graphql_api.models import Base, Role
 from graphql_api.models import enums as model_enums
-from tests.conftest import GraphQLClient
+from tests.graphql_client import GraphQLClient
 
 MAX_BIGINT = 2**63 - 1
 SESSION_ZONES = ["UTC", "Asia/Kathmandu", "America/St_Johns", "Pacific/Kiritimati"]

@@ -2,7 +2,8 @@
 minimal request that showed each bug, against the session's real API server.
 """
 
-from tests.conftest import MEMBER_KEY_OWNER, GraphQLClient
+from tests.conftest import MEMBER_KEY_OWNER
+from tests.graphql_client import GraphQLClient
 
 # A refused mutation (blank text), so nothing is written; selecting `field` of `userErrors`
 # (a list of strings) is all it takes.

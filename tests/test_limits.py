@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -34,39 +33,24 @@ from graphql_api.security.http import GraphQLRequestGuard, install_deadline_canc
 from graphql_api.security.limits import alias_limit_rule, depth_limit_rule, rules_for
 from tests.api_keys import create_api_key
 from tests.db_counts import fetch
+from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
 FAST_QUERY = "{ members(first: 1) { totalCount } }"
 
 
-@dataclass
-class Server:
-    """A served app, its HTTP clients and a count of every SQL statement its engine ran
-    except the API key lookup that authenticates each request.
+class Server(GraphQLClient):
+    """A served app, a GraphQL client for it with an ADMIN key, and a count of every SQL
+    statement its engine ran except the API key lookup that authenticates each request.
 
-    `http` sends an ADMIN key. `anonymous` sends none: the HTTP guard runs before
-    authentication, so its refusals keep their own status (not 401) without a key."""
+    `anonymous` sends no key: the HTTP guard runs before authentication, so its refusals
+    keep their own status (not 401) without a key."""
 
-    http: httpx.Client
-    anonymous: httpx.Client
-    app: FastAPI
-    statements: list[int] = field(default_factory=lambda: [0])
-
-    def post(self, query: str, **body: Any) -> httpx.Response:
-        return self.http.post("/graphql", json={"query": query, **body})
-
-    def errors(self, query: str, **body: Any) -> list[dict[str, Any]]:
-        response = self.post(query, **body)
-        assert response.status_code == 200, response.text
-        errors: list[dict[str, Any]] = response.json().get("errors") or []
-        return errors
-
-    def ok(self, query: str) -> dict[str, Any]:
-        response = self.post(query)
-        assert response.status_code == 200, response.text
-        assert response.json().get("errors") is None, response.text
-        data: dict[str, Any] = response.json()["data"]
-        return data
+    def __init__(self, http: httpx.Client, anonymous: httpx.Client, app: FastAPI) -> None:
+        super().__init__(http)
+        self.anonymous = anonymous
+        self.app = app
+        self.statements = [0]
 
     @contextmanager
     def no_sql(self) -> Iterator[None]:
@@ -238,7 +222,7 @@ def test_graphiql_page_is_served_in_development(dev: Server) -> None:
 
 def test_unknown_operation_name_gets_a_graphql_shaped_400(dev: Server) -> None:
     with dev.no_sql():
-        response = dev.post("query A { __typename }", operationName="B")
+        response = dev.response("query A { __typename }", operationName="B")
         assert "B" in _error(response, 400, "BAD_REQUEST")["message"]
 
 
@@ -255,7 +239,7 @@ def nested(depth: int) -> str:
 def test_depth_10_is_served_and_11_refused_before_sql(dev: Server) -> None:
     assert dev.ok(nested(10))["loanApplications"]["edges"]
     with dev.no_sql():
-        response = dev.post(nested(11))
+        response = dev.response(nested(11))
         assert response.status_code == 200
         body = response.json()
         assert body["data"] is None
@@ -382,7 +366,7 @@ def test_refused_operations_are_not_logged_as_errors(
 def test_production_refuses_introspection(prod: Server) -> None:
     with prod.no_sql():
         for query in ("{ __schema { types { name } } }", '{ __type(name: "Member") { name } }'):
-            body = prod.post(query).json()
+            body = prod.response(query).json()
             assert body.get("data") is None
             assert _codes(body["errors"]) == {"INTROSPECTION_DISABLED"}
     assert prod.ok("{ __typename }") == {"__typename": "Query"}
@@ -415,7 +399,7 @@ def test_production_masks_errors_and_gives_no_suggestions(
     monkeypatch.setattr(NodeRow, "resolve_nodes", classmethod(fail))
     # The failure is in the resolvers: keep this read off the compiled path (graphql_api/compiled).
     monkeypatch.setattr("graphql_api.compiled.http.plan_request", lambda *_: None)
-    response = prod.post('{ node(id: "TWVtYmVyOjE=") { id } }')  # Member:1
+    response = prod.response('{ node(id: "TWVtYmVyOjE=") { id } }')  # Member:1
     [error] = response.json()["errors"]
     request_id = response.headers["x-request-id"]
     assert error["message"] == f"Unexpected error (request id {request_id})."
@@ -451,7 +435,7 @@ def test_requests_past_the_deadline_get_a_clean_timeout(demo_loaded: str) -> Non
     with serve(settings) as server:
         for _ in range(3):  # the server keeps answering: nothing hangs
             started = time.monotonic()
-            response = server.post(FAST_QUERY)
+            response = server.response(FAST_QUERY)
             assert time.monotonic() - started < 5
             # 504 while executing; 408 when even the body took longer than 1 ms to arrive.
             assert response.status_code in (504, 408)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from graphql_api.models import Role
-from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
+from tests.graphql_client import GraphQLClient
 
 APPLY = """
 mutation ($input: ApplyForLoanInput!) {

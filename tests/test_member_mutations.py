@@ -13,9 +13,9 @@ import pytest
 
 from graphql_api.auth.service import hash_token
 from graphql_api.models import Role
-from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members
+from tests.graphql_client import GraphQLClient
 
 CREATE = """
 mutation ($input: CreateMemberInput!) {

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from tests.conftest import GraphQLClient
+from tests.graphql_client import GraphQLClient
 
 
 @pytest.mark.parametrize("raw", ["Foo:1", "PageInfo:1", "AgentContext:1", "Member:x", "Member:"])

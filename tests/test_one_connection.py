@@ -22,6 +22,7 @@ from graphql_api.auth.service import Viewer
 from graphql_api.config import Settings
 from graphql_api.models import Role
 from tests.api_keys import create_api_key
+from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
 NESTED = """
@@ -88,13 +89,8 @@ class Api:
 
     def post(self, token: str, query: str, variables: dict[str, Any] | None = None) -> Any:
         self.pool.reset()
-        response = httpx.post(
-            f"{self.url}/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-        return response
+        with GraphQLClient.connect(self.url, token) as client:
+            return client.response(query, variables)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import pytest
 
 from graphql_api.auth.matrix import MUTATION_ROLES, QUERY_ROLES
 from graphql_api.models import Role
-from tests.conftest import MEMBER_KEY_OWNER, GraphQLClient
+from tests.conftest import MEMBER_KEY_OWNER
 from tests.db_counts import row_counts
 from tests.gql_helpers import global_id
+from tests.graphql_client import GraphQLClient
 
 OTHER_MEMBER = "M-100020"
 

@@ -14,10 +14,10 @@ import pytest
 
 from graphql_api.models import RiskProfile
 from graphql_api.portfolios.allocation import RULES_V1_MODEL, recommend_allocation
-from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members, richest_member
 from tests.gql_helpers import global_id, mutate, row_id_of
+from tests.graphql_client import GraphQLClient
 
 REQUEST = """
 mutation ($input: RequestPortfolioRecommendationInput!) {

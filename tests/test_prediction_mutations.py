@@ -14,10 +14,10 @@ import pytest
 
 from graphql_api.predictions.repository import ModelPerformanceRow
 from graphql_api.predictions.sentiment import VaderSentimentModel
-from tests.conftest import GraphQLClient
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members, richest_member
 from tests.gql_helpers import global_id, mutate, row_id_of
+from tests.graphql_client import GraphQLClient
 
 PRAISE = "I love how quick and helpful the service was!"  # POSITIVE for VADER
 

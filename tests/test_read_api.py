@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient
 from tests.demo_file import demo_members, newest_first, richest_member
+from tests.graphql_client import GraphQLClient
 
 MEMBER_GRAPH = """
 query ($number: String!) {

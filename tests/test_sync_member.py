@@ -31,10 +31,10 @@ from graphql_api.seeding.demo import load_demo
 from graphql_api.serve import BASE_URL_VARIABLE, sandbox_unless_configured
 from graphql_api.upstream import PensionClient, PensionClientConfig
 from tests.api_keys import create_api_key
-from tests.conftest import GraphQLClient
 from tests.db import fresh_database
 from tests.db_counts import fetch, row_counts
 from tests.demo_file import demo_members
+from tests.graphql_client import GraphQLClient
 from tests.http_server import free_port, serve_in_thread
 from tests.sandbox_server import FAST_CLIENT_CONFIG, SandboxServer, running_sandbox
 
