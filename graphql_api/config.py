@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # With a Redis URL the buckets live in Redis, so every worker and host shares one limit.
     redis_url: str | None = None
     # After start-up, freeze the start-up objects out of the garbage collector's scans and raise
-    # its thresholds (graphql_api/serve.py: tuned_gc), in every worker process.
+    # its thresholds (graphql_api/runtime/serve.py: tuned_gc), in every worker process.
     gc_tuning: bool = True
     # The upstream pension provider (syncMember). Unset base URL: sync is refused as
     # UPSTREAM_UNAVAILABLE. `serve` on the embedded database points it at the sandbox.

@@ -20,7 +20,7 @@ from tests.http_server import free_port
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
-COMMAND = [sys.executable, "-m", "graphql_api.cli"]
+COMMAND = [sys.executable, "-m", "graphql_api.runtime.cli"]
 # Settings that would point the CLI at another server, or change how it starts.
 _FOREIGN = ("DATABASE_URL", "FINANCE_API_DATABASE_URL", "TEST_DATABASE_URL", "FINANCE_API_ENV")
 

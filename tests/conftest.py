@@ -6,9 +6,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from graphql_api.seeding.demo import load_demo
 from tests.api_keys import create_api_key
 from tests.db import ProvisionedDatabase, provisioned_database, server_url
@@ -58,7 +58,7 @@ def database_url(provisioned_db: ProvisionedDatabase) -> str:
 
 @pytest.fixture(scope="session")
 def app_database_url(provisioned_db: ProvisionedDatabase) -> str:
-    """The same database as the least-privileged app role (graphql_api/db_roles.py)."""
+    """The same database as the least-privileged app role (graphql_api/runtime/db_roles.py)."""
     return provisioned_db.app_url
 
 

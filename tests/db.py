@@ -2,7 +2,7 @@
 
 By default the suite starts the embedded PostgreSQL in a temporary directory; with
 TEST_DATABASE_URL set it uses that server instead. Either way it creates its own database
-and, for it, its own owner and app roles (graphql_api/db_roles.py) named after it, so runs
+and, for it, its own owner and app roles (graphql_api/runtime/db_roles.py) named after it, so runs
 sharing a server never share roles (the server role needs CREATEDB and CREATEROLE, e.g. a
 superuser). The owner runs the migrations; everything is dropped at the end, leaving the
 server as it found it.
@@ -20,8 +20,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from graphql_api import db_roles
-from graphql_api.embedded import EmbeddedPostgres
+from graphql_api.runtime import db_roles
+from graphql_api.runtime.embedded import EmbeddedPostgres
 
 
 def _with_database(

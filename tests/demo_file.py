@@ -4,7 +4,7 @@ import json
 from functools import cache
 from typing import Any
 
-from graphql_api.paths import data_dir
+from graphql_api.runtime.paths import data_dir
 
 
 @cache

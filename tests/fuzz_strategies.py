@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
 from graphql_api.graph.scalars import MAX_DECIMAL_PLACES
-from graphql_api.paths import data_dir
+from graphql_api.runtime.paths import data_dir
 from tests.conftest import MEMBER_KEY_OWNER
 
 # Boundaries the schema documents (loan amount, income, portfolio amount, weights) and the

@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from tests.api_keys import create_api_key
 from tests.browser.cdp import Page, chromium_executable, launch
 from tests.http_server import free_port, serve_in_thread
@@ -98,7 +98,7 @@ class LocalServer:
             "FINANCE_API_ENV": "development",
             "FINANCE_API_IDE_ADMIN_KEY_FILE": str(key_file),
         }
-        self.command = [sys.executable, "-m", "uvicorn", "graphql_api.app:create_app"]
+        self.command = [sys.executable, "-m", "uvicorn", "graphql_api.runtime.app:create_app"]
         self.command += ["--factory", "--host", "127.0.0.1", "--port", str(port)]
         self.command += ["--log-level", "warning"]
         self.process: subprocess.Popen[bytes] | None = None

@@ -15,9 +15,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from graphql_api import cli
-from graphql_api.embedded import EmbeddedPostgres
-from graphql_api.migrate import head_revision
+from graphql_api.runtime import cli
+from graphql_api.runtime.embedded import EmbeddedPostgres
+from graphql_api.runtime.migrate import head_revision
 from tests.cli_process import data_directory, postgres_processes, run_cli
 
 pytestmark = pytest.mark.lifecycle

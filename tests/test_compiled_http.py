@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from graphql_api.app import create_app
 from graphql_api.compiled.document import prepare
 from graphql_api.compiled.plans import Statement
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from graphql_api.security.limits import rules_for
 from tests.db_counts import fetch
 from tests.graphql_client import GraphQLClient

@@ -1,4 +1,4 @@
-"""Database privileges (graphql_api/db_roles.py): the app role the API connects as cannot
+"""Database privileges (graphql_api/runtime/db_roles.py): the app role the API connects as cannot
 change the schema or rewrite the audit log, and can do everything the API needs.
 
 The session database has its own owner and app roles (tests/db.py); statements that must fail
@@ -17,9 +17,9 @@ import asyncpg  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from alembic import command
 
-from graphql_api import cli, db_roles, migrate, serve
 from graphql_api.config import get_settings
-from graphql_api.embedded import APP_DATABASE, EmbeddedPostgres
+from graphql_api.runtime import cli, db_roles, migrate, serve
+from graphql_api.runtime.embedded import APP_DATABASE, EmbeddedPostgres
 from graphql_api.seeding.demo import load_demo
 from tests.db import ProvisionedDatabase, provisioned_database
 from tests.db_counts import TABLES, fetch

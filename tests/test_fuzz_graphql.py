@@ -37,9 +37,9 @@ from graphql import GraphQLObjectType
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from tests.fuzz_strategies import (
     SANDBOX_MEMBERS,
     datetime_literals,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
-from graphql_api.serve import GC_THRESHOLDS
+from graphql_api.runtime.app import create_app
+from graphql_api.runtime.serve import GC_THRESHOLDS
 from tests.http_server import serve_in_thread
 
 DEFAULT_THRESHOLDS = (700, 10, 10)

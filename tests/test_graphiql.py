@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.ide.assets import CACHE_FOREVER
 from graphql_api.ide.local_key import is_local_request
 from graphql_api.ide.page import _script_json
 from graphql_api.ide.vendor import CHECKSUMS_FILE, LICENCE_FILE, PACKAGES, STATIC_DIR, VENDOR_DIR
+from graphql_api.runtime.app import create_app
 from tests.http_server import serve_in_thread
 
 HTML = {"Accept": "text/html"}

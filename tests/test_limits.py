@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.extensions.validation_cache import _get_validate_cache
 from websockets.typing import Subprotocol
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.db import to_async_url
 from graphql_api.graph.nodes import NodeRow
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from graphql_api.schema import schema
 from graphql_api.security.http import GraphQLRequestGuard, install_deadline_cancellation
 from graphql_api.security.limits import alias_limit_rule, depth_limit_rule, rules_for

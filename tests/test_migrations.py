@@ -1,4 +1,4 @@
-from graphql_api import migrate
+from graphql_api.runtime import migrate
 
 
 def test_models_and_migrations_do_not_drift(database_url: str) -> None:

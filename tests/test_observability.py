@@ -27,11 +27,11 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.db import create_engine
-from graphql_api.migrate import alembic_config
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
+from graphql_api.runtime.migrate import alembic_config
 from graphql_api.seeding.demo import load_demo
 from graphql_api.telemetry.access_log import ACCESS_LOGGER
 from graphql_api.telemetry.otel_env import exporter_names

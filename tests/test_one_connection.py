@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from graphql_api.app import create_app
 from graphql_api.auth.key_cache import VerifiedKeyCache
 from graphql_api.auth.service import Viewer
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from tests.api_keys import create_api_key
 from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from graphql_api.app import create_app
 from graphql_api.auth.service import hash_token
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from graphql_api.security.rate_limit import TokenBucketLimiter, client_key
 from tests.api_keys import create_api_key, revoke_api_key
 from tests.db_counts import fetch

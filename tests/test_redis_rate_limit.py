@@ -19,9 +19,9 @@ import httpx
 import pytest
 import redis
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.models import Role
+from graphql_api.runtime.app import create_app
 from graphql_api.security.rate_limit import TokenBucketLimiter
 from graphql_api.security.redis_bucket import KEY_PREFIX, RedisTokenBucket
 from tests.api_keys import create_api_key

@@ -30,7 +30,7 @@ from graphql import (
     visit,
 )
 
-from graphql_api.cli import main
+from graphql_api.runtime.cli import main
 from graphql_api.schema import schema
 from tests.schema_history import BASE_ENV, SchemaHistoryError, schema_base
 

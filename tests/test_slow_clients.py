@@ -18,13 +18,13 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from graphql_api.runtime.serve import HTTP_PROTOCOL
 from graphql_api.security.slow_clients import (
     AutoHeaderTimeoutProtocol,
     HeaderTimeoutH11Protocol,
     with_header_timeout,
 )
 from graphql_api.security.slowloris_probe import trickle
-from graphql_api.serve import HTTP_PROTOCOL
 from tests.http_server import free_port
 
 # No session database fixture, but real uvicorn servers and a `finance-api serve` subprocess.
@@ -173,7 +173,7 @@ def test_finance_api_serve_closes_trickling_connections(
         "DATABASE_URL": app_database_url,
         "FINANCE_API_HTTP_HEADER_TIMEOUT_SECONDS": str(TIMEOUT),
     }
-    command = [sys.executable, "-m", "graphql_api.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "graphql_api.runtime.cli", "serve", "--port", str(port)]
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)

@@ -23,12 +23,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from graphql_api.app import create_app
 from graphql_api.config import Settings
 from graphql_api.models import Role
-from graphql_api.paths import data_dir
+from graphql_api.runtime.app import create_app
+from graphql_api.runtime.paths import data_dir
+from graphql_api.runtime.serve import BASE_URL_VARIABLE, sandbox_unless_configured
 from graphql_api.seeding.demo import load_demo
-from graphql_api.serve import BASE_URL_VARIABLE, sandbox_unless_configured
 from graphql_api.upstream import PensionClient, PensionClientConfig
 from tests.api_keys import create_api_key
 from tests.db import fresh_database

@@ -46,7 +46,7 @@ def _role(text: str) -> Role:
 def _with_session(work: Callable[..., Awaitable[T]]) -> T:
     """Run `work` in one transaction as the owner: on the embedded server (started, migrated
     and stopped as `serve` would), or on DATABASE_URL, which must be migrated already."""
-    from graphql_api.lifecycle import owner_database
+    from graphql_api.runtime.lifecycle import owner_database
 
     settings = get_settings()
 

@@ -1,7 +1,7 @@
 """`finance-api bench`: the API against a hand-written single-statement floor, same data.
 
 1. database (DATABASE_URL or the embedded server), migrations, N synthetic members;
-2. the API (uvicorn + graphql_api.app:create_app) and the floor, each in its own process;
+2. the API (uvicorn + graphql_api.runtime.app:create_app) and the floor, each in its own process;
 3. parity: the same requests to both must return equal documents, or the bench stops;
 4. per scenario and target, a separate load-driver process; then the table (and JSON).
 """
@@ -26,7 +26,7 @@ from graphql_api.bench.queries import SCENARIOS
 from graphql_api.bench.report import Row
 
 TARGETS = ("api", "floor")
-API_APP = "graphql_api.app:create_app"
+API_APP = "graphql_api.runtime.app:create_app"
 FLOOR_APP = "graphql_api.bench.floor:create_app"
 
 
@@ -52,9 +52,9 @@ def _log(message: str) -> None:
 
 def prepare_database(options: BenchOptions, database_url: str | None) -> tuple[str, list[str]]:
     """Resolve, migrate and seed the database; return its URL and the synthetic members."""
-    from graphql_api import migrate
-    from graphql_api.cli import database_url as resolve_database_url
     from graphql_api.config import get_settings
+    from graphql_api.runtime import migrate
+    from graphql_api.runtime.cli import database_url as resolve_database_url
     from graphql_api.seeding.synthetic import seed_synthetic
 
     url = database_url or resolve_database_url(get_settings())

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphql_api.paths import data_dir
+from graphql_api.runtime.paths import data_dir
 
 MEMBERS_FILE_NAME = "sandbox_members.json"
 

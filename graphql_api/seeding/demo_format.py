@@ -14,7 +14,7 @@ from graphql_api.models.enums import (
     RiskProfile,
     Sentiment,
 )
-from graphql_api.paths import data_dir
+from graphql_api.runtime.paths import data_dir
 
 DEMO_FILE = "demo.json"
 

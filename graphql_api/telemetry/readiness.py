@@ -109,7 +109,7 @@ class Readiness:
             # Alembic is loaded on the first probe, not with every app.
             from alembic.script import ScriptDirectory
 
-            from graphql_api.migrate import alembic_config
+            from graphql_api.runtime.migrate import alembic_config
 
             self._script = ScriptDirectory.from_config(alembic_config(self.database_url))
         return self._script

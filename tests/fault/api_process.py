@@ -56,7 +56,7 @@ def api_process(database_url: str, log_path: Path, **settings: str) -> Iterator[
         "DATABASE_URL": database_url,
         **{f"FINANCE_API_{name.upper()}": value for name, value in settings.items()},
     }
-    command = [sys.executable, "-m", "graphql_api.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "graphql_api.runtime.cli", "serve", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     api = ApiProcess(process, f"http://127.0.0.1:{port}", log_path)

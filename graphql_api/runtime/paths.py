@@ -3,7 +3,7 @@ the wheel (pyproject force-includes them under graphql_api/_bundled)."""
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # graphql_api/, not runtime/
 
 
 def _resource(name: str) -> Path:

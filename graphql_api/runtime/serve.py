@@ -37,7 +37,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # By import path, so that `--workers` processes (which unpickle the config) load it too; it
 # reads FINANCE_API_HTTP_HEADER_TIMEOUT_SECONDS (security/slow_clients.py).
 HTTP_PROTOCOL = "graphql_api.security.slow_clients:AutoHeaderTimeoutProtocol"
-APP_FACTORY = "graphql_api.app:create_app"
+APP_FACTORY = "graphql_api.runtime.app:create_app"
 
 # CPython's default is (700, 10, 10): a young-generation collection every 700 net container
 # allocations, i.e. dozens of collections per GraphQL request (a nested query builds tens of

@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from graphql_api.paths import migrations_dir
+from graphql_api.runtime.paths import migrations_dir
 
 
 def alembic_config(database_url: str) -> Config:

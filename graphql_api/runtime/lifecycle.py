@@ -2,10 +2,10 @@
 
 Stop signals end a command by unwinding (every `finally` runs), never on the spot, and the
 embedded PostgreSQL a command started or reused is released when the command ends: the last
-process using it stops it (graphql_api/embedded.py). While the embedded server starts and is
+process using it stops it (graphql_api/runtime/embedded.py). While the embedded server starts and is
 migrated, stop signals are held and act right after, so neither is cut off half-way (a server
 started but not yet registered would be left running). `serve` hands SIGINT, SIGTERM and
-SIGHUP to uvicorn while it serves (graphql_api/serve.py), and exits 0 after that graceful
+SIGHUP to uvicorn while it serves (graphql_api/runtime/serve.py), and exits 0 after that graceful
 stop; a signal before that ends it with 128 + the signal number, after the same clean-up.
 """
 
@@ -22,7 +22,7 @@ import asyncpg
 from graphql_api.config import Settings
 
 if TYPE_CHECKING:
-    from graphql_api.embedded import EmbeddedDatabase, EmbeddedPostgres
+    from graphql_api.runtime.embedded import EmbeddedDatabase, EmbeddedPostgres
 
 logger = logging.getLogger("graphql_api")
 
@@ -54,7 +54,7 @@ def _exit_by_unwinding(signum: int, _: FrameType | None) -> NoReturn:
 
 def app_role(settings: Settings) -> str:
     """Whose grants migrating re-applies: "" (external servers only) leaves grants alone."""
-    from graphql_api.db_roles import APP_ROLE
+    from graphql_api.runtime.db_roles import APP_ROLE
 
     return settings.app_db_role or ("" if settings.database_url else APP_ROLE)
 
@@ -67,7 +67,7 @@ def embedded_database(settings: Settings) -> Iterator["EmbeddedDatabase"]:
         raise SetupNeededError(
             "FINANCE_API_ENV=production needs DATABASE_URL (embedded is for development)"
         )
-    from graphql_api.embedded import start_embedded
+    from graphql_api.runtime.embedded import start_embedded
 
     with ExitStack() as stack:
         with deferred_stop_signals():
@@ -131,7 +131,7 @@ def owner_database(settings: Settings, *, migrate: bool) -> Iterator[str]:
     """The owner's URL for a one-shot command. Embedded: started, migrated (as `serve` does)
     and released at the end. DATABASE_URL: migrated when `migrate`, else it must be at the
     latest revision already (SetupNeededError otherwise)."""
-    from graphql_api.db_roles import upgrade_and_grant
+    from graphql_api.runtime.db_roles import upgrade_and_grant
 
     if settings.database_url:
         url = settings.database_url
@@ -152,7 +152,7 @@ def require_latest_schema(url: str, *, unreachable_ok: bool = False) -> None:
     """SetupNeededError (saying what to do) unless DATABASE_URL is fully migrated. A server that
     cannot be reached (or asked) is SetupNeededError too, unless `unreachable_ok` (`serve`, which
     answers 503 until the database is back)."""
-    from graphql_api.migrate import current_revision, head_revision
+    from graphql_api.runtime.migrate import current_revision, head_revision
 
     try:
         current = asyncio.run(current_revision(url))

@@ -13,8 +13,8 @@ from graphql_api.auth.bootstrap import KEY_FILE, banner
 from graphql_api.auth.cli import add_keys_command
 from graphql_api.bench import add_bench_command
 from graphql_api.config import Settings, get_settings
-from graphql_api.console import configured_logging, finish_parser, package_version
-from graphql_api.lifecycle import (
+from graphql_api.runtime.console import configured_logging, finish_parser, package_version
+from graphql_api.runtime.lifecycle import (
     SetupNeededError,
     app_role,
     deferred_stop_signals,
@@ -25,7 +25,7 @@ from graphql_api.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from graphql_api.embedded import EmbeddedDatabase
+    from graphql_api.runtime.embedded import EmbeddedDatabase
 
 logger = logging.getLogger("graphql_api")
 
@@ -127,7 +127,7 @@ def _embedded(settings: Settings) -> "EmbeddedDatabase":
     commands that can, use `lifecycle.owner_database` instead, which releases it at once."""
     if settings.is_production:
         raise SetupNeededError("FINANCE_API_ENV=production needs DATABASE_URL")
-    from graphql_api.embedded import start_embedded
+    from graphql_api.runtime.embedded import start_embedded
 
     return start_embedded(settings.data_dir, app_role(settings))
 
@@ -142,7 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"GraphiQL: {graphiql}", file=sys.stderr, flush=True)
         _run_api(args, settings.database_url)
         return 0
-    from graphql_api.serve import sandbox_unless_configured
+    from graphql_api.runtime.serve import sandbox_unless_configured
 
     with ExitStack() as stack:
         # Start, migration, demo data and key are not cut off half-way: a stop signal that
@@ -162,7 +162,7 @@ def _prepare_embedded(
     args: argparse.Namespace, settings: Settings, database: "EmbeddedDatabase"
 ) -> str:
     """Migrate, load the demo data into an empty database, and return the demo admin key."""
-    from graphql_api.db_roles import upgrade_and_grant
+    from graphql_api.runtime.db_roles import upgrade_and_grant
     from graphql_api.seeding.demo import load_demo
 
     upgrade_and_grant(database.owner_url, app_role(settings))
@@ -175,7 +175,7 @@ def _prepare_embedded(
 
 
 def _run_api(args: argparse.Namespace, url: str) -> None:
-    from graphql_api.serve import run_api
+    from graphql_api.runtime.serve import run_api
 
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
@@ -192,7 +192,7 @@ def _demo_admin_key(settings: Settings, owner_url: str) -> str:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    from graphql_api.migrate import head_revision
+    from graphql_api.runtime.migrate import head_revision
 
     # Run as the owner; the app role's grants are re-applied after (docs/database-roles.md).
     with owner_database(get_settings(), migrate=True):

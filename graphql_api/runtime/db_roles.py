@@ -141,7 +141,7 @@ async def _grant_at(url: str, app_role: str) -> bool:
 def upgrade_and_grant(url: str, app_role: str | None) -> None:
     """Migrate to head as the role of `url` (the owner), then re-apply the app role's grants
     (skipped when `app_role` is empty or does not exist)."""
-    from graphql_api import migrate
+    from graphql_api.runtime import migrate
 
     migrate.upgrade(url)
     if app_role:

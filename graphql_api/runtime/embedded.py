@@ -4,10 +4,10 @@ The server runs from a data directory. Every process using it registers itself; 
 to stop using it stops it (`EmbeddedPostgres.stop`, or the wheel's exit hook as a fallback), so
 `finance-api keys list` next to a running `serve` leaves the server to `serve`, and a `serve`
 that exits on SIGTERM, SIGINT or SIGHUP stops it. A server left behind by a killed run is
-adopted by the next start (graphql_api/embedded_leftovers.py). It listens on a unix socket
+adopted by the next start (graphql_api/runtime/embedded_leftovers.py). It listens on a unix socket
 only, with trust authentication, so its roles need no passwords. The app database belongs to
 the owner role (migrations, seeding); `serve` connects as the app role (see
-graphql_api/db_roles.py).
+graphql_api/runtime/db_roles.py).
 """
 
 import asyncio
@@ -23,8 +23,8 @@ from typing import Any
 
 import asyncpg
 
-from graphql_api import db_roles
-from graphql_api.embedded_leftovers import (
+from graphql_api.runtime import db_roles
+from graphql_api.runtime.embedded_leftovers import (
     forget_dead_holders,
     is_postgres_of,
     other_holders,
