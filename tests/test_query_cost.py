@@ -198,7 +198,7 @@ def test_the_loop_is_refused_before_any_sql(
     server: Server, busy_prediction: int, nesting: int
 ) -> None:
     with server.no_sql():
-        response = server.post(feedback_loop(nesting))
+        response = server.response(feedback_loop(nesting))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["data"] is None
@@ -237,8 +237,8 @@ def test_the_limit_is_configurable(demo_loaded: str) -> None:
         assert errors[0]["extensions"]["estimatedNodes"] == 51
         # Variables are part of the estimate: the same document, a smaller page.
         query = "query($n: Int) { members(first: $n) { edges { node { id } } } }"
-        assert small.post(query, variables={"n": 10}).json().get("errors") is None
-        refused = small.post(query, variables={"n": 60}).json()["errors"]
+        assert small.response(query, {"n": 10}).json().get("errors") is None
+        refused = small.response(query, {"n": 60}).json()["errors"]
         assert refused[0]["extensions"]["code"] == QUERY_TOO_COMPLEX
 
 
@@ -253,7 +253,7 @@ def test_an_exception_inside_the_check_is_masked(
 
     monkeypatch.setattr(cost, "estimate_nodes", broken)
     # modelPerformance always runs on the resolver path, where the extension does.
-    response = server.post("{ modelPerformance { modelVersion } }")
+    response = server.response("{ modelPerformance { modelVersion } }")
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert "internal detail" not in response.text

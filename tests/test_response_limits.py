@@ -27,7 +27,7 @@ def capped(demo_loaded: str) -> Iterator[Server]:
 
 
 def test_a_response_over_the_cap_is_replaced_by_a_typed_error(capped: Server) -> None:
-    response = capped.post(MEMBERS_PAGE)
+    response = capped.response(MEMBERS_PAGE)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"errors"}
@@ -66,7 +66,7 @@ def test_the_deadline_holds_for_the_heaviest_allowed_answer(demo_loaded: str) ->
     with serve(settings) as server:
         started = time.monotonic()
         try:
-            response = server.post(query)
+            response = server.response(query)
         except httpx.ReadTimeout:  # pragma: no cover - reported below
             pytest.fail("no answer at all")
         elapsed = time.monotonic() - started
