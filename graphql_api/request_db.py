@@ -15,7 +15,7 @@ checks a connection out; later reads reuse it; the router closes it when the req
 - **Fail fast.** Once the database is found unreachable, every later use in the request
   raises DatabaseUnavailableError at once instead of waiting for the pool again.
 - **Deadlines.** The statement runs in the task that asked for it, so the request guard
-  (security/http.py) sees and cancels that task at the deadline as before. If the request
+  (security/deadline.py) sees and cancels that task at the deadline as before. If the request
   ends while a statement is still in flight, the connection is closed once that statement
   is over (cancelled by the guard), never under it.
 """

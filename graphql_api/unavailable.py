@@ -13,7 +13,7 @@ from typing import Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.db_health import log_unavailable, unavailable_cause
-from graphql_api.security.http import send_error
+from graphql_api.security.http_errors import send_error
 
 SERVICE_UNAVAILABLE: Final = "SERVICE_UNAVAILABLE"
 

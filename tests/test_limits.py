@@ -29,7 +29,8 @@ from graphql_api.graph.nodes import NodeRow
 from graphql_api.models import Role
 from graphql_api.runtime.app import create_app
 from graphql_api.schema import schema
-from graphql_api.security.http import GraphQLRequestGuard, install_deadline_cancellation
+from graphql_api.security.deadline import install_deadline_cancellation
+from graphql_api.security.guard import GraphQLRequestGuard
 from graphql_api.security.limits import alias_limit_rule, depth_limit_rule, rules_for
 from tests.api_keys import create_api_key
 from tests.db_counts import fetch

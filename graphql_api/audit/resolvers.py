@@ -9,7 +9,7 @@ from graphql_api.audit.repository import AuditCriteria, audit_listing
 from graphql_api.audit.types import AuditLog, AuditLogConnection
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
-from graphql_api.graph.fields import list_connection
+from graphql_api.graph.resolve import list_connection
 from graphql_api.kit.errors import PublicError
 from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.kit.text import in_timestamptz_range

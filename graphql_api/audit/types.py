@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from graphql_api import models, relations
+from graphql_api import models, relation_specs
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import column, to_one
 from graphql_api.graph.nodes import NodeRow
@@ -21,7 +21,7 @@ MemberRef = Annotated["Member", strawberry.lazy("graphql_api.members.types")]
 @strawberry.type(description="One append-only record of a state change: who, what, when, why.")
 class AuditLog(NodeRow):
     __model__ = models.AuditLog
-    __by_id__ = relations.AUDIT_LOG_BY_ID
+    __by_id__ = relation_specs.AUDIT_LOG_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int | None]
@@ -33,7 +33,7 @@ class AuditLog(NodeRow):
     payload: JSON = column("What changed, as recorded at the time.")
     created_at: datetime = column("When it happened.")
     member: MemberRef | None = to_one(
-        relations.AUDIT_LOG_MEMBER, "The member concerned, if any.", nullable=True
+        relation_specs.AUDIT_LOG_MEMBER, "The member concerned, if any.", nullable=True
     )
 
 

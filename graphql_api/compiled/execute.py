@@ -5,7 +5,7 @@ the driver's `fetchval` returns PostgreSQL's JSON text, which is never parsed in
 The engine's `before_cursor_execute` and `after_cursor_execute` listeners still see the
 statement (called here with the statement, its parameters and a per-statement context): the
 statement counter (observability.py), the request deadline's cancellation hook
-(security/http.py) and OpenTelemetry's SQL spans work as for every other statement. A
+(security/deadline.py) and OpenTelemetry's SQL spans work as for every other statement. A
 connection whose statement failed or was cancelled is invalidated rather than pooled, so no
 connection with an interrupted statement is handed to another request. Checkout, statement
 and check-in run in one greenlet: one switch into SQLAlchemy's sync pool instead of three.

@@ -23,7 +23,8 @@ from graphql_api.compiled.plans import Statement, plan_request
 from graphql_api.config import Settings
 from graphql_api.db_health import DatabaseUnavailableError, unavailable_cause
 from graphql_api.observability import counting_statements
-from graphql_api.security.http import RequestDeadlineExceededError, is_graphql_path
+from graphql_api.security.deadline import RequestDeadlineExceededError
+from graphql_api.security.http_errors import is_graphql_path
 from graphql_api.telemetry.operation import note_compiled_read
 
 logger = logging.getLogger("graphql_api.compiled")

@@ -56,7 +56,7 @@ from graphql_api.graph.declare import (
 )
 from graphql_api.graph.kinds import TypeKinds
 from graphql_api.kit import formats
-from graphql_api.kit.relations import ToOne
+from graphql_api.kit.batch_queries import ToOne
 from graphql_api.models import Base, Role
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import InstrumentedAttribute
 
 from graphql_api.compiled.base import Fallback, ParamRef, SlotValue, ViewerMember
+from graphql_api.kit.batch_queries import ToMany
 from graphql_api.kit.pagination import Ordering
-from graphql_api.kit.relations import ToMany
 from graphql_api.models import Base, Feedback, Member, Recommendation
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")

@@ -20,10 +20,10 @@ from strawberry.extensions.field_extension import FieldExtension, SyncExtensionR
 
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
-from graphql_api.graph.fields import load_connection, load_list, load_one
 from graphql_api.graph.mapping import row_type
+from graphql_api.graph.resolve import load_connection, load_list, load_one
+from graphql_api.kit.batch_queries import ToMany, ToOne
 from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from graphql_api.kit.relations import ToMany, ToOne
 from graphql_api.models import Base, Role
 
 KIND_KEY = "finance_api.kind"

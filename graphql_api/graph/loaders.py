@@ -13,10 +13,10 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.graph.serial_loader import BatchWork, SerialDataLoader
+from graphql_api.kit.batch_queries import ByKey, ToMany, ToOne
 from graphql_api.kit.pagination import PageRequest
-from graphql_api.kit.relations import ByKey, ToMany, ToOne
 from graphql_api.kit.scoping import MemberScope
 from graphql_api.request_db import RequestDatabase
 
@@ -31,10 +31,10 @@ class Loaders:
         self._db = db
         # Every batch query is restricted in SQL to what this request may see.
         self.scope = scope
-        lookups = [*relations.ALL_LOOKUPS, *(r.lookup for r in relations.ALL_TO_ONE)]
+        lookups = [*relation_specs.ALL_LOOKUPS, *(r.lookup for r in relation_specs.ALL_TO_ONE)]
         self._lookups = {spec.key: self._lookup_loader(spec) for spec in lookups}
-        self._pages = {rel.key: self._page_loader(rel) for rel in relations.ALL_TO_MANY}
-        self._counts = {rel.key: self._count_loader(rel) for rel in relations.ALL_TO_MANY}
+        self._pages = {rel.key: self._page_loader(rel) for rel in relation_specs.ALL_TO_MANY}
+        self._counts = {rel.key: self._count_loader(rel) for rel in relation_specs.ALL_TO_MANY}
 
     def lookup(self, spec: ByKey) -> DataLoader[Any, Any]:
         return self._lookups[spec.key]

@@ -14,12 +14,12 @@ from strawberry.utils.str_converters import to_camel_case
 
 from graphql_api.context import Info
 from graphql_api.graph.enums import ErrorCode  # registered there, with value descriptions
-from graphql_api.graph.fields import load_by_key
 from graphql_api.graph.mapping import RowBacked
+from graphql_api.graph.resolve import load_by_key
+from graphql_api.kit.batch_queries import ByKey
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, Problem, refuse
 from graphql_api.kit.idempotency import run_idempotent
-from graphql_api.kit.relations import ByKey
 from graphql_api.kit.text import parse_row_id
 
 CommandT = TypeVar("CommandT", bound=CommandInput)

@@ -6,9 +6,9 @@ from typing import ClassVar, Self
 from strawberry import relay
 
 from graphql_api.context import Info
-from graphql_api.graph.fields import resolve_many
 from graphql_api.graph.mapping import RowBacked
-from graphql_api.kit.relations import ByKey
+from graphql_api.graph.resolve import resolve_many
+from graphql_api.kit.batch_queries import ByKey
 
 
 class NodeRow(relay.Node, RowBacked):

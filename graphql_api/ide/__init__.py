@@ -16,7 +16,7 @@ from graphql_api.config import Settings
 from graphql_api.ide.assets import ASSETS_PREFIX, AssetTable
 from graphql_api.ide.page import GraphiQLPage
 from graphql_api.ide.vendor import STATIC_DIR
-from graphql_api.security.http import GRAPHQL_PATH
+from graphql_api.security.http_errors import GRAPHQL_PATH
 
 __all__ = ["install_ide"]
 

@@ -14,7 +14,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from graphql_api.security.http import error_body
+from graphql_api.security.http_errors import error_body
 
 ASSETS_PREFIX: Final = "/ide"
 CACHE_FOREVER: Final = "public, max-age=31536000, immutable"

@@ -18,7 +18,7 @@ from graphql_api.config import Settings
 from graphql_api.ide.assets import AssetTable
 from graphql_api.ide.local_key import local_admin_key
 from graphql_api.ide.vendor import EXPLORER_PLUGIN, GRAPHIQL, REACT, REACT_DOM
-from graphql_api.security.http import GRAPHQL_PATH, error_body
+from graphql_api.security.http_errors import GRAPHQL_PATH, error_body
 
 _TEMPLATE: Final = string.Template((Path(__file__).parent / "page.html").read_text())
 

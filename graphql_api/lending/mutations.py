@@ -5,7 +5,7 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.mutations import (
     UserError,
@@ -58,7 +58,7 @@ class LendingMutation:
         )
         return ApplyForLoanPayload(
             loan_application=await outcome.load(
-                info, relations.LOAN_APPLICATION_BY_ID, LoanApplication
+                info, relation_specs.LOAN_APPLICATION_BY_ID, LoanApplication
             ),
             user_errors=outcome.user_errors,
         )

@@ -6,9 +6,9 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.kit.command_fields import AnnualIncome, IdempotencyKey, LoanAmount, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import ErrorCode, refuse
-from graphql_api.kit.fields import AnnualIncome, IdempotencyKey, LoanAmount, MemberNumber
 from graphql_api.lending.scoring import LoanInput, ScoringInputError, score_loan
 from graphql_api.members.service import require_member
 from graphql_api.models import LoanApplication

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
-from graphql_api import models, relations
+from graphql_api import models, relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import SqlContext, attribute, column, to_one
@@ -25,7 +25,7 @@ MemberRef = Annotated["Member", strawberry.lazy("graphql_api.members.types")]
 @strawberry.type(description="A loan application, scored by a versioned policy.")
 class LoanApplication(NodeRow):
     __model__ = models.LoanApplication
-    __by_id__ = relations.LOAN_APPLICATION_BY_ID
+    __by_id__ = relation_specs.LOAN_APPLICATION_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -40,7 +40,7 @@ class LoanApplication(NodeRow):
         "Version of the scoring policy that produced the score, e.g. rules-v1."
     )
     created_at: datetime = column("When the application was made.")
-    member: MemberRef = to_one(relations.LOAN_APPLICATION_MEMBER, "The applicant.")
+    member: MemberRef = to_one(relation_specs.LOAN_APPLICATION_MEMBER, "The applicant.")
 
 
 @strawberry.type(name="LoanApplicationConnection", description="A page of loan applications.")
@@ -64,7 +64,7 @@ class LendingAssessment:
 async def assess_member(info: Info, member_id: int) -> LendingAssessment:
     """The Python form of a member's `lendingAssessment`: the rule over the newest loan."""
     latest = await info.context.loaders.page(
-        relations.MEMBER_LOAN_APPLICATIONS, member_id, assessment.LATEST_ONLY
+        relation_specs.MEMBER_LOAN_APPLICATIONS, member_id, assessment.LATEST_ONLY
     )
     return LendingAssessment.from_result(assessment.assess(latest[0] if latest else None))
 
@@ -76,7 +76,7 @@ async def member_assessment(member: Any, info: Info) -> LendingAssessment:
 def lending_assessment_sql(member: str, sql: SqlContext) -> str:
     """The SQL form: the same rule over the newest application of the member row `member`."""
     latest = sql.alias("latest_loan")
-    newest = sql.rows(relations.MEMBER_LOAN_APPLICATIONS, member, limit=1)
+    newest = sql.rows(relation_specs.MEMBER_LOAN_APPLICATIONS, member, limit=1)
     rule = assessment.assessment_sql(latest)
     # Aliases and our own SQL only: no request value is ever spliced.
     return f"(SELECT {rule} FROM (SELECT 1) AS one LEFT JOIN LATERAL {newest} AS {latest} ON TRUE)"  # noqa: S608

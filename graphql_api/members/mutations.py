@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.enums import MemberStatus
 from graphql_api.graph.mutations import (
@@ -20,7 +20,7 @@ from graphql_api.graph.mutations import (
 from graphql_api.kit.errors import CommandRefusedError
 from graphql_api.members import service, sync
 from graphql_api.members.types import Member
-from graphql_api.security.http import request_time_left
+from graphql_api.security.deadline import request_time_left
 
 
 @strawberry.input(description="A new member to record.")
@@ -78,7 +78,7 @@ class MemberMutation:
             work=service.create_member,
         )
         return CreateMemberPayload(
-            member=await outcome.load(info, relations.MEMBER_BY_ID, Member),
+            member=await outcome.load(info, relation_specs.MEMBER_BY_ID, Member),
             user_errors=outcome.user_errors,
         )
 
@@ -94,7 +94,7 @@ class MemberMutation:
     ) -> SyncMemberPayload:
         outcome = await _sync(info, input)
         return SyncMemberPayload(
-            member=await outcome.load(info, relations.MEMBER_BY_ID, Member),
+            member=await outcome.load(info, relation_specs.MEMBER_BY_ID, Member),
             user_errors=outcome.user_errors,
         )
 

@@ -4,11 +4,11 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import MemberStatus
-from graphql_api.graph.fields import list_connection, load_by_key
+from graphql_api.graph.resolve import list_connection, load_by_key
 from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.members.repository import MemberCriteria, member_listing
 from graphql_api.members.types import Member, MemberConnection
@@ -36,7 +36,7 @@ class MemberFilter:
 class MemberQuery:
     @strawberry.field(description="One member by member number; null if there is none.")
     async def member(self, info: Info, member_number: MemberNumber) -> Member | None:
-        return await load_by_key(info, relations.MEMBER_BY_NUMBER, member_number, Member)
+        return await load_by_key(info, relation_specs.MEMBER_BY_NUMBER, member_number, Member)
 
     @strawberry.field(description="Members in member-number order, optionally filtered.")
     async def members(

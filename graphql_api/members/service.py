@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.kit.command_fields import IdempotencyKey, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem, refuse
-from graphql_api.kit.fields import IdempotencyKey, MemberNumber
 from graphql_api.models import Member, MemberStatus
 
 CREATE_OPERATION = "createMember"

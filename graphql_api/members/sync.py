@@ -18,9 +18,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from graphql_api.audit import service as audit_service
+from graphql_api.kit.command_fields import IdempotencyKey, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, refuse
-from graphql_api.kit.fields import IdempotencyKey, MemberNumber
 from graphql_api.kit.idempotency import key_claimed
 from graphql_api.models import Member, PensionAccount
 from graphql_api.upstream import (

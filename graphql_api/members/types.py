@@ -6,7 +6,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import relay
 
-from graphql_api import models, relations
+from graphql_api import models, relation_specs
 from graphql_api.audit.types import AuditLogConnection
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import column, computed, connection, masked, to_one
@@ -27,7 +27,7 @@ from graphql_api.predictions.types import PredictionConnection
 @strawberry.type(description="A member's pension account, mirrored from the pension provider.")
 class PensionAccount(NodeRow):
     __model__ = models.PensionAccount
-    __by_id__ = relations.PENSION_ACCOUNT_BY_ID
+    __by_id__ = relation_specs.PENSION_ACCOUNT_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -40,13 +40,15 @@ class PensionAccount(NodeRow):
     )
     created_at: datetime = column("When the account was first recorded.")
     updated_at: datetime = column("When the account last changed.")
-    member: "Member" = to_one(relations.PENSION_ACCOUNT_MEMBER, "The member who owns this account.")
+    member: "Member" = to_one(
+        relation_specs.PENSION_ACCOUNT_MEMBER, "The member who owns this account."
+    )
 
 
 @strawberry.type(description="A pension fund member: the root of everything the API knows.")
 class Member(NodeRow):
     __model__ = models.Member
-    __by_id__ = relations.MEMBER_BY_ID
+    __by_id__ = relation_specs.MEMBER_BY_ID
 
     id: relay.NodeID[int]
     member_number: str = column("Business key shared with the pension provider, e.g. M-100001.")
@@ -62,15 +64,15 @@ class Member(NodeRow):
     created_at: datetime = column("When the member was first recorded.")
     updated_at: datetime = column("When the member record last changed.")
     pension_account: PensionAccount | None = to_one(
-        relations.MEMBER_PENSION_ACCOUNT,
+        relation_specs.MEMBER_PENSION_ACCOUNT,
         "The member's pension account; null until it is synced.",
         nullable=True,
     )
     portfolios: PortfolioConnection = connection(
-        relations.MEMBER_PORTFOLIOS, "Portfolio requests, newest first."
+        relation_specs.MEMBER_PORTFOLIOS, "Portfolio requests, newest first."
     )
     loan_applications: LoanApplicationConnection = connection(
-        relations.MEMBER_LOAN_APPLICATIONS, "Loan applications, newest first."
+        relation_specs.MEMBER_LOAN_APPLICATIONS, "Loan applications, newest first."
     )
     lending_assessment: LendingAssessment = computed(
         "What an agent should do next about lending, from the latest application.",
@@ -78,11 +80,11 @@ class Member(NodeRow):
         sql=lending_assessment_sql,
     )
     predictions: PredictionConnection = connection(
-        relations.MEMBER_PREDICTIONS,
+        relation_specs.MEMBER_PREDICTIONS,
         "Sentiment predictions over the member's messages, newest first.",
     )
     audit_logs: AuditLogConnection = connection(
-        relations.MEMBER_AUDIT_LOGS, "Audit trail entries about this member, newest first."
+        relation_specs.MEMBER_AUDIT_LOGS, "Audit trail entries about this member, newest first."
     )
 
 

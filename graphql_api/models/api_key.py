@@ -4,8 +4,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from graphql_api.models.base import Base, created_at_column, primary_key
+from graphql_api.models.column_types import enum_column
 from graphql_api.models.enums import Role
-from graphql_api.models.types import enum_column
 
 
 class ApiKey(Base):

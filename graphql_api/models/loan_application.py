@@ -15,8 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from graphql_api.models.base import Base, created_at_column, primary_key
+from graphql_api.models.column_types import enum_column, finite_non_negative, finite_positive, money
 from graphql_api.models.enums import LoanDecision
-from graphql_api.models.types import enum_column, finite_non_negative, finite_positive, money
 
 if TYPE_CHECKING:
     from graphql_api.models.member import Member

@@ -5,8 +5,8 @@ from sqlalchemy import CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from graphql_api.models.base import Base, created_at_column, primary_key, updated_at_column
+from graphql_api.models.column_types import enum_column
 from graphql_api.models.enums import MemberStatus
-from graphql_api.models.types import enum_column
 
 if TYPE_CHECKING:
     from graphql_api.models.audit_log import AuditLog

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from graphql_api.models.base import Base, created_at_column, primary_key, updated_at_column
-from graphql_api.models.types import finite_non_negative, money
+from graphql_api.models.column_types import finite_non_negative, money
 
 if TYPE_CHECKING:
     from graphql_api.models.member import Member

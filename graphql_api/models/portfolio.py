@@ -7,8 +7,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from graphql_api.models.base import Base, created_at_column, primary_key, updated_at_column
+from graphql_api.models.column_types import enum_column, finite_positive, money
 from graphql_api.models.enums import PortfolioStatus, RiskProfile
-from graphql_api.models.types import enum_column, finite_positive, money
 
 if TYPE_CHECKING:
     from graphql_api.models.member import Member

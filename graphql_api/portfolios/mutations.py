@@ -5,7 +5,7 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.enums import RiskProfile
 from graphql_api.graph.mutations import (
@@ -100,7 +100,7 @@ class PortfolioMutation:
             work=service.request_portfolio,
         )
         return RequestPortfolioRecommendationPayload(
-            portfolio=await outcome.load(info, relations.PORTFOLIO_BY_ID, Portfolio),
+            portfolio=await outcome.load(info, relation_specs.PORTFOLIO_BY_ID, Portfolio),
             user_errors=outcome.user_errors,
         )
 
@@ -132,6 +132,8 @@ class PortfolioMutation:
             work=service.record_recommendation,
         )
         return RecordRecommendationPayload(
-            recommendation=await outcome.load(info, relations.RECOMMENDATION_BY_ID, Recommendation),
+            recommendation=await outcome.load(
+                info, relation_specs.RECOMMENDATION_BY_ID, Recommendation
+            ),
             user_errors=outcome.user_errors,
         )

@@ -9,9 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
-from graphql_api.kit.commands import CommandInput, RequestMeta
-from graphql_api.kit.errors import CommandRefusedError, ErrorCode, refuse
-from graphql_api.kit.fields import (
+from graphql_api.kit.command_fields import (
     IdempotencyKey,
     InvestmentAmount,
     MemberNumber,
@@ -19,6 +17,8 @@ from graphql_api.kit.fields import (
     Rationale,
     RowId,
 )
+from graphql_api.kit.commands import CommandInput, RequestMeta
+from graphql_api.kit.errors import CommandRefusedError, ErrorCode, refuse
 from graphql_api.members.service import require_member
 from graphql_api.models import Portfolio, PortfolioStatus, Recommendation, RiskProfile
 from graphql_api.portfolios.allocation import (

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from graphql_api import models, relations
+from graphql_api import models, relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import (
@@ -62,7 +62,7 @@ def allocation_lines_sql(recommendation: str, sql: SqlContext) -> str:
 @strawberry.type(description="A model's recommended allocation for a portfolio.")
 class Recommendation(NodeRow):
     __model__ = models.Recommendation
-    __by_id__ = relations.RECOMMENDATION_BY_ID
+    __by_id__ = relation_specs.RECOMMENDATION_BY_ID
 
     id: relay.NodeID[int]
     portfolio_id: strawberry.Private[int]
@@ -79,14 +79,14 @@ class Recommendation(NodeRow):
         cap=MAX_LINES,
     )
     portfolio: "Portfolio" = to_one(
-        relations.RECOMMENDATION_PORTFOLIO, "The portfolio this recommendation is for."
+        relation_specs.RECOMMENDATION_PORTFOLIO, "The portfolio this recommendation is for."
     )
 
 
 @strawberry.type(description="A member's request for a portfolio of a size and risk profile.")
 class Portfolio(NodeRow):
     __model__ = models.Portfolio
-    __by_id__ = relations.PORTFOLIO_BY_ID
+    __by_id__ = relation_specs.PORTFOLIO_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -96,17 +96,17 @@ class Portfolio(NodeRow):
     created_at: datetime = column("When the portfolio was requested.")
     updated_at: datetime = column("When the portfolio last changed.")
     recommendations: list[Recommendation] = capped_list(
-        relations.PORTFOLIO_RECOMMENDATIONS,
+        relation_specs.PORTFOLIO_RECOMMENDATIONS,
         f"Recommendations, newest first (at most {MAX_RECOMMENDATIONS}).",
         cap=MAX_RECOMMENDATIONS,
     )
     # Reads the same page as `recommendations`, so both fields share one loader batch.
     latest_recommendation: Recommendation | None = latest_of(
-        relations.PORTFOLIO_RECOMMENDATIONS,
+        relation_specs.PORTFOLIO_RECOMMENDATIONS,
         "The newest recommendation, or null while the portfolio is queued.",
         window=MAX_RECOMMENDATIONS,
     )
-    member: MemberRef = to_one(relations.PORTFOLIO_MEMBER, "The member who requested it.")
+    member: MemberRef = to_one(relation_specs.PORTFOLIO_MEMBER, "The member who requested it.")
 
 
 @strawberry.type(name="PortfolioConnection", description="A page of portfolios.")

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api import relations
+from graphql_api import relation_specs
 from graphql_api.context import Info
 from graphql_api.graph.mutations import (
     UserError,
@@ -88,7 +88,7 @@ class PredictionMutation:
             ),
         )
         return PredictSentimentPayload(
-            prediction=await outcome.load(info, relations.PREDICTION_BY_ID, Prediction),
+            prediction=await outcome.load(info, relation_specs.PREDICTION_BY_ID, Prediction),
             user_errors=outcome.user_errors,
         )
 
@@ -116,6 +116,6 @@ class PredictionMutation:
             work=service.submit_feedback,
         )
         return SubmitFeedbackPayload(
-            feedback=await outcome.load(info, relations.FEEDBACK_BY_ID, Feedback),
+            feedback=await outcome.load(info, relation_specs.FEEDBACK_BY_ID, Feedback),
             user_errors=outcome.user_errors,
         )

@@ -7,7 +7,7 @@ import strawberry
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.enums import Sentiment
-from graphql_api.graph.fields import list_connection
+from graphql_api.graph.resolve import list_connection
 from graphql_api.kit.pagination import DEFAULT_PAGE_SIZE
 from graphql_api.predictions import repository
 from graphql_api.predictions.repository import PredictionCriteria, prediction_listing

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.kit.command_fields import FeedbackComment, IdempotencyKey, MemberNumber, RowId
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import ErrorCode, refuse
-from graphql_api.kit.fields import FeedbackComment, IdempotencyKey, MemberNumber, RowId
 from graphql_api.kit.scoping import owned_by
 from graphql_api.members.service import require_member
 from graphql_api.models import Feedback, Prediction

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from graphql_api import models, relations
+from graphql_api import models, relation_specs
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import attribute, capped_list, column, to_one
 from graphql_api.graph.enums import Sentiment
@@ -23,7 +23,7 @@ MAX_FEEDBACK = 100
 @strawberry.type(description="A human's verdict on a prediction.")
 class Feedback(NodeRow):
     __model__ = models.Feedback
-    __by_id__ = relations.FEEDBACK_BY_ID
+    __by_id__ = relation_specs.FEEDBACK_BY_ID
 
     id: relay.NodeID[int]
     prediction_id: strawberry.Private[int]
@@ -31,14 +31,14 @@ class Feedback(NodeRow):
     comment: str | None = column("Optional free-text comment.")
     created_at: datetime = column("When the feedback was submitted.")
     prediction: "Prediction" = to_one(
-        relations.FEEDBACK_PREDICTION, "The prediction this feedback judges."
+        relation_specs.FEEDBACK_PREDICTION, "The prediction this feedback judges."
     )
 
 
 @strawberry.type(description="A sentiment prediction over one of a member's messages.")
 class Prediction(NodeRow):
     __model__ = models.Prediction
-    __by_id__ = relations.PREDICTION_BY_ID
+    __by_id__ = relation_specs.PREDICTION_BY_ID
 
     id: relay.NodeID[int]
     member_id: strawberry.Private[int]
@@ -48,11 +48,13 @@ class Prediction(NodeRow):
     model_version: str = column("Model and version, e.g. vader-3.3.2.")
     created_at: datetime = column("When the prediction was made.")
     feedback: list[Feedback] = capped_list(
-        relations.PREDICTION_FEEDBACK,
+        relation_specs.PREDICTION_FEEDBACK,
         f"Feedback on this prediction, oldest first (at most {MAX_FEEDBACK}).",
         cap=MAX_FEEDBACK,
     )
-    member: MemberRef = to_one(relations.PREDICTION_MEMBER, "The member whose message was scored.")
+    member: MemberRef = to_one(
+        relation_specs.PREDICTION_MEMBER, "The member whose message was scored."
+    )
 
 
 @strawberry.type(name="PredictionConnection", description="A page of predictions.")

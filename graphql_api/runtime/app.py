@@ -28,7 +28,8 @@ from graphql_api.predictions.sentiment import load_model
 from graphql_api.request_db import RequestDatabase
 from graphql_api.schema import schema
 from graphql_api.security import install_security
-from graphql_api.security.http import CODE_BY_STATUS, error_body, install_deadline_cancellation
+from graphql_api.security.deadline import install_deadline_cancellation
+from graphql_api.security.http_errors import CODE_BY_STATUS, error_body
 from graphql_api.telemetry.install import install_telemetry, readiness_endpoint
 from graphql_api.unavailable import DatabaseUnavailableMiddleware
 from graphql_api.upstream import PensionClient

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 
 from graphql_api.config import Settings
 from graphql_api.runtime.serve import tuned_gc
-from graphql_api.security.http import GraphQLRequestGuard
+from graphql_api.security.guard import GraphQLRequestGuard
 from graphql_api.security.rate_limit import RateLimitMiddleware, TokenBucketLimiter
 from graphql_api.security.redis_bucket import RedisTokenBucket
 from graphql_api.security.response_cap import ResponseSizeCap

@@ -35,7 +35,7 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graphql_api.security.http import GRAPHQL_PATH, is_graphql_path, send_error
+from graphql_api.security.http_errors import GRAPHQL_PATH, is_graphql_path, send_error
 
 RATE_LIMITED = "RATE_LIMITED"
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graphql_api.security.http import GRAPHQL_PATH, is_graphql_path, send_error
+from graphql_api.security.http_errors import GRAPHQL_PATH, is_graphql_path, send_error
 
 RESPONSE_TOO_LARGE: Final = "RESPONSE_TOO_LARGE"
 

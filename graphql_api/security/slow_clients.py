@@ -10,7 +10,7 @@ These protocol classes add one timer per connection: armed when the connection i
 again when a response completes (the connection is then waiting for its next request), and
 cancelled as soon as a request's headers are complete. If it fires first, the connection is
 closed without a response, as nginx does on `client_header_timeout`. The request body is not
-covered: the whole-request deadline (`request_timeout_seconds`, security/http.py) bounds it.
+covered: the whole-request deadline (`request_timeout_seconds`, security/deadline.py) bounds it.
 
 `finance-api serve` selects `AutoHeaderTimeoutProtocol` by import path (`http=` in
 uvicorn's Config, a string so it also reaches `--workers` processes), which reads

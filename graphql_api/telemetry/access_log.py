@@ -29,7 +29,7 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api.observability import counting_statements
-from graphql_api.security.http import is_graphql_path
+from graphql_api.security.http_errors import is_graphql_path
 from graphql_api.telemetry.metrics import (
     RATE_LIMITED,
     REQUEST_DURATION,

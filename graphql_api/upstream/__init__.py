@@ -9,8 +9,8 @@ from graphql_api.upstream.errors import (
     UpstreamNotFound,
     UpstreamUnavailable,
 )
+from graphql_api.upstream.member_document import UpstreamMember, parse_member
 from graphql_api.upstream.pension_client import PensionClient, parse_retry_after
-from graphql_api.upstream.schema import UpstreamMember, parse_member
 
 __all__ = [
     "InvalidMemberNumberError",

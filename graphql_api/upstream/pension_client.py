@@ -51,7 +51,7 @@ from graphql_api.upstream.errors import (
     UpstreamNotFound,
     UpstreamUnavailable,
 )
-from graphql_api.upstream.schema import UpstreamMember, parse_member
+from graphql_api.upstream.member_document import UpstreamMember, parse_member
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from graphql_api.models.column_types import MONEY_PRECISION, MONEY_SCALE
 from graphql_api.models.enums import MemberStatus
-from graphql_api.models.types import MONEY_PRECISION, MONEY_SCALE
 from graphql_api.upstream.errors import UpstreamBadResponse
 
 # The provider speaks lowercase words; our enum values are uppercase names.

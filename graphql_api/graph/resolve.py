@@ -6,11 +6,11 @@ from typing import Any, TypeVar
 from graphql_api.context import Info
 from graphql_api.graph.connection import CountedConnection, build_connection
 from graphql_api.graph.mapping import RowBacked
+from graphql_api.kit.batch_queries import ByKey, ToMany, ToOne
 from graphql_api.kit.listing import Listing
 from graphql_api.kit.pagination import Page, PageRequest
-from graphql_api.kit.relations import ByKey, ToMany, ToOne
 from graphql_api.kit.text import parse_row_id
-from graphql_api.security.http import checkpoint
+from graphql_api.security.deadline import checkpoint
 
 NodeT = TypeVar("NodeT", bound=RowBacked)
 ConnT = TypeVar("ConnT", bound=CountedConnection[Any])

@@ -5,8 +5,8 @@ built from `ALL_TO_ONE`, `ALL_TO_MANY` and `ALL_LOOKUPS`.
 """
 
 from graphql_api import models
+from graphql_api.kit.batch_queries import ByKey, ToMany, ToOne
 from graphql_api.kit.pagination import Ordering, newest_first
-from graphql_api.kit.relations import ByKey, ToMany, ToOne
 
 MEMBER_BY_ID = ByKey(models.Member.id)
 MEMBER_BY_NUMBER = ByKey(models.Member.member_number)

@@ -11,162 +11,29 @@ limiter and GraphQL, and costs at most one read of a body of bounded size:
 - The body is capped (`Content-Length` checked up front, then counted while streaming): 413.
 - The body must be one JSON object with a string `query`; malformed JSON, a batch (a JSON
   array) or a wrong shape is 400. The body is then replayed to the app unchanged.
-- The whole request, upload included, runs under a deadline. When it passes, the request's
-  task is cancelled, and so is every task of the request that ran SQL (dataloader batches
-  run in tasks of their own): asyncpg then cancels the statement in PostgreSQL. Statements
-  the request would start afterwards are refused. The client gets 504 (408 if its body had
-  not even arrived), never a hung connection.
+- The whole request, upload included, runs under a deadline (security/deadline.py): when
+  it passes, the request's database work is cancelled and the client gets 504 (408 if its
+  body had not even arrived), never a hung connection.
 
-Refusals have the GraphQL shape: `{"errors": [{"message", "extensions": {"code"}}]}`.
+Refusals have the GraphQL shape (security/http_errors.py).
 """
 
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
-from contextvars import ContextVar
-from typing import Any, Final
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-GRAPHQL_PATH: Final = "/graphql"
-
-BAD_REQUEST: Final = "BAD_REQUEST"
-METHOD_NOT_ALLOWED: Final = "METHOD_NOT_ALLOWED"
-NOT_FOUND: Final = "NOT_FOUND"
-REQUEST_TOO_LARGE: Final = "REQUEST_TOO_LARGE"
-UNSUPPORTED_MEDIA_TYPE: Final = "UNSUPPORTED_MEDIA_TYPE"
-REQUEST_TIMEOUT: Final = "REQUEST_TIMEOUT"
-
-CODE_BY_STATUS: Final = {
-    400: BAD_REQUEST,
-    404: NOT_FOUND,
-    405: METHOD_NOT_ALLOWED,
-    408: REQUEST_TIMEOUT,
-    413: REQUEST_TOO_LARGE,
-    415: UNSUPPORTED_MEDIA_TYPE,
-    504: REQUEST_TIMEOUT,
-}
+from graphql_api.security.deadline import RequestScope, request_scope
+from graphql_api.security.http_errors import (
+    GRAPHQL_PATH,
+    REQUEST_TIMEOUT,
+    is_graphql_path,
+    send_error,
+)
 
 logger = logging.getLogger("graphql_api.security")
-
-
-def is_graphql_path(path: str, graphql_path: str = GRAPHQL_PATH) -> bool:
-    return path == graphql_path or path == graphql_path + "/"
-
-
-def error_body(message: str, code: str, **extensions: object) -> bytes:
-    error = {"message": message, "extensions": {"code": code, **extensions}}
-    return json.dumps({"errors": [error]}, separators=(",", ":")).encode()
-
-
-async def send_error(
-    scope: Scope,
-    send: Send,
-    status: int,
-    message: str,
-    code: str | None = None,
-    *,
-    headers: Sequence[tuple[str, str]] = (),
-    **extensions: object,
-) -> None:
-    """Send a complete GraphQL-shaped error response (with the request id, when known)."""
-    request_id = scope.get("state", {}).get("request_id")
-    if request_id is not None:
-        extensions.setdefault("requestId", request_id)
-    body = error_body(message, code or CODE_BY_STATUS.get(status, BAD_REQUEST), **extensions)
-    raw_headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in headers),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class RequestDeadlineExceededError(Exception):
-    """Raised instead of running a statement for a request whose deadline has passed."""
-
-
-class _RequestScope:
-    """The tasks of one request that have run SQL, so a deadline can cancel them all."""
-
-    __slots__ = ("deadline", "expired", "steps", "tasks")
-
-    def __init__(self, deadline: float | None = None) -> None:
-        self.expired = False
-        self.steps = 0
-        self.tasks: set[asyncio.Task[Any]] = set()
-        # Event-loop time (`loop.time()`) at which the request is cut off.
-        self.deadline = deadline
-
-    def expire(self) -> int:
-        self.expired = True
-        current = asyncio.current_task()
-        cancelled = 0
-        for task in self.tasks:
-            if task is not current and not task.done():
-                task.cancel()
-                cancelled += 1
-        return cancelled
-
-
-# Tasks spawned by the request (asyncio.create_task, loop.call_soon) copy the context, so they
-# see the same scope object.
-_request_scope: ContextVar[_RequestScope | None] = ContextVar("request_scope", default=None)
-
-
-def request_time_left() -> float | None:
-    """Seconds until the current request's deadline (negative once passed), or None outside
-    a request (CLI, tests calling services directly). Work with its own retries or timeouts,
-    such as the upstream provider client, sizes its budget from this."""
-    request = _request_scope.get()
-    if request is None or request.deadline is None:
-        return None
-    return request.deadline - asyncio.get_running_loop().time()
-
-
-# Relation resolutions between two yields to the event loop (see `checkpoint`).
-_STEPS_PER_YIELD: Final = 256
-
-
-async def checkpoint() -> None:
-    """Called by every relation resolver: lets the event loop run now and then.
-
-    Once a request's rows are in its loaders' caches, graphql-core completes the rest of the
-    tree without ever yielding (awaiting a finished future does not suspend), so a large
-    answer held the loop for seconds: the deadline's timer could not fire, and every other
-    request waited. Yielding every few hundred steps, and at once when the deadline has
-    passed, lets the timer cancel the request within moments of its deadline and keeps
-    other requests moving, for the cost of a context-variable read per relation."""
-    request = _request_scope.get()
-    if request is None:
-        return
-    request.steps += 1
-    overdue = request.deadline is not None and (
-        asyncio.get_running_loop().time() >= request.deadline
-    )
-    if overdue or request.steps % _STEPS_PER_YIELD == 0:
-        await asyncio.sleep(0)
-
-
-def install_deadline_cancellation(engine: AsyncEngine) -> None:
-    """Let request deadlines reach the database: call once per engine (app lifespan)."""
-    event.listen(engine.sync_engine, "before_cursor_execute", _track_statement)
-
-
-def _track_statement(*_: Any) -> None:
-    request = _request_scope.get()
-    if request is None:
-        return
-    if request.expired:
-        raise RequestDeadlineExceededError("the request's deadline has passed")
-    task = asyncio.current_task()
-    if task is not None:
-        request.tasks.add(task)
 
 
 class _ClientDisconnectedError(Exception):
@@ -243,26 +110,23 @@ class GraphQLRequestGuard:
         self, scope: Scope, receive: Receive, send: Send, *, read_body: bool
     ) -> None:
         progress = _Progress(body_received=not read_body)
-        request = _RequestScope(asyncio.get_running_loop().time() + self.timeout_seconds)
-        token = _request_scope.set(request)
-        deadline = asyncio.timeout(self.timeout_seconds)
-        try:
-            async with deadline:
-                if read_body:
-                    checked = await self._checked_body(scope, receive, send)
-                    progress.body_received = True
-                    if checked is None:
-                        return
-                    receive = checked
-                await self.app(scope, receive, progress.track(send))
-        except _ClientDisconnectedError:
-            return
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            await self._timed_out(scope, send, request, progress)
-        finally:
-            _request_scope.reset(token)
+        with request_scope(self.timeout_seconds) as request:
+            deadline = asyncio.timeout(self.timeout_seconds)
+            try:
+                async with deadline:
+                    if read_body:
+                        checked = await self._checked_body(scope, receive, send)
+                        progress.body_received = True
+                        if checked is None:
+                            return
+                        receive = checked
+                    await self.app(scope, receive, progress.track(send))
+            except _ClientDisconnectedError:
+                return
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                await self._timed_out(scope, send, request, progress)
 
     async def _checked_body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """A `receive` replaying the body if it is one acceptable request; else None, once
@@ -277,7 +141,7 @@ class GraphQLRequestGuard:
         return _replay(body, receive)
 
     async def _timed_out(
-        self, scope: Scope, send: Send, request: _RequestScope, progress: _Progress
+        self, scope: Scope, send: Send, request: RequestScope, progress: _Progress
     ) -> None:
         cancelled = request.expire()
         logger.warning(
