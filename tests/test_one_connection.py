@@ -24,26 +24,8 @@ from graphql_api.runtime.app import create_app
 from tests.api_keys import create_api_key
 from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
+from tests.test_batching import NESTED  # the same nested query the batching test counts
 
-NESTED = """
-query ($first: Int!) {
-  members(first: $first, filter: {search: "M-"}) {
-    totalCount
-    edges { node {
-      memberNumber lendingAssessment { action }
-      pensionAccount { contributionBalance member { memberNumber } }
-      portfolios(first: 5) { totalCount edges { node {
-        status recommendations { lines { weight } } latestRecommendation { modelName }
-      } } }
-      loanApplications(first: 5) { totalCount edges { node { riskScore member { status } } } }
-      predictions(first: 5) {
-        edges { node { sentiment feedback { isCorrect prediction { id } } } }
-      }
-      auditLogs(first: 5) { edges { node { action member { memberNumber } } } }
-    } }
-  }
-}
-"""
 CREATE = """
 mutation ($input: CreateMemberInput!) { createMember(input: $input) {
   member { memberNumber pensionAccount { currency } loanApplications(first: 2) { totalCount } }

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -24,6 +24,7 @@ from graphql_api.config import Settings
 from graphql_api.db_health import DatabaseUnavailableError, unavailable_cause
 from graphql_api.observability import counting_statements
 from graphql_api.security.deadline import RequestDeadlineExceededError
+from graphql_api.security.guard import replay_body
 from graphql_api.security.http_errors import is_graphql_path
 from graphql_api.telemetry.operation import note_compiled_read
 
@@ -52,7 +53,7 @@ class CompiledReadsMiddleware:
         body = await _read_body(receive)
         answer = await _compiled_answer(scope, body, settings)
         if answer is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay_body(body, receive), send)
             return
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -132,16 +133,3 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

@@ -138,7 +138,7 @@ class GraphQLRequestGuard:
         if (problem := payload_problem(body)) is not None:
             await send_error(scope, send, 400, problem)
             return None
-        return _replay(body, receive)
+        return replay_body(body, receive)
 
     async def _timed_out(
         self, scope: Scope, send: Send, request: RequestScope, progress: _Progress
@@ -204,7 +204,8 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app `body` once (already read), then the real messages."""
     replayed = False
 
     async def replay() -> Message:
