@@ -3,6 +3,7 @@ request deadline cancelling its statement, and a failing statement answered by t
 resolvers instead (fallback, never failure)."""
 
 import asyncio
+import base64
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from graphql_api.compiled.document import prepare
 from graphql_api.compiled.plans import Statement
 from graphql_api.config import Settings
+from graphql_api.kit.formats import CURSOR_PREFIX
 from graphql_api.models import Role
 from graphql_api.runtime.app import create_app
 from graphql_api.security.limits import rules_for
@@ -127,3 +129,14 @@ def test_repeated_reads_reuse_the_prepared_document_and_its_plan(server: GraphQL
     prepared = prepare(query, None, rules_for(settings), settings.max_query_tokens)
     assert prepared is not None
     assert len(prepared.plans) == 1  # one statement text for every member number
+
+
+@pytest.mark.parametrize("field", ["members", "predictions"])
+def test_a_deeply_nested_forged_cursor_is_a_typed_error(server: GraphQLClient, field: str) -> None:
+    """Thousands of nested JSON arrays inside `after` made the cursor decoder raise
+    RecursionError, which escaped as a plain 500; it is an invalid cursor like any other."""
+    forged = base64.urlsafe_b64encode(CURSOR_PREFIX.encode() + b"[" * 5000).decode()
+    query = f'{{ {field}(first: 1, after: "{forged}") {{ edges {{ cursor }} }} }}'
+    response = server.response(query)
+    assert response.status_code == 200, response.text
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["INVALID_CURSOR"]

@@ -51,8 +51,17 @@ def no_postgres_left(data_dir: Path) -> Iterator[None]:
         (signal.SIGHUP, 2, False),
         # Ctrl-C in a terminal: every process of the foreground group gets SIGINT.
         (signal.SIGINT, 2, True),
+        # A closed terminal: every process of the group gets SIGHUP; workers must not die.
+        (signal.SIGHUP, 2, True),
     ],
-    ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGHUP-2-workers", "Ctrl-C-2-workers"],
+    ids=[
+        "SIGTERM",
+        "SIGINT",
+        "SIGHUP",
+        "SIGHUP-2-workers",
+        "Ctrl-C-2-workers",
+        "closed-terminal-2-workers",
+    ],
 )
 def test_a_stop_signal_stops_the_api_then_postgres(
     data_dir: Path, tmp_path: Path, stop_signal: signal.Signals, workers: int, whole_group: bool

@@ -31,7 +31,10 @@ def add_keys_command(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     )
     listing.set_defaults(handler=_list)
 
-    revoke = actions.add_parser("revoke", help="revoke a key; takes effect on its next request")
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a key; every worker refuses it within FINANCE_API_API_KEY_CACHE_SECONDS (5 s)",
+    )
     revoke.add_argument("id", type=int, help="the key's id, as `keys list` shows it")
     revoke.set_defaults(handler=_revoke)
 

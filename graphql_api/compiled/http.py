@@ -78,7 +78,12 @@ async def _compiled_answer(scope: Scope, body: bytes, settings: Settings) -> byt
     operation = _operation(body)
     if viewer is None or operation is None:
         return None
-    statement = plan_request(*operation, viewer, settings)
+    try:
+        statement = plan_request(*operation, viewer, settings)
+    except Exception:
+        # Fallback, never failure: whatever planning trips on, the resolvers answer it.
+        logger.exception("compiled read could not be planned; answering with the resolvers")
+        return None
     if statement is None:
         return None
     counting = counting_statements() if settings.query_stats_enabled else nullcontext(None)

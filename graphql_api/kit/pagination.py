@@ -74,7 +74,8 @@ def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, ...]:
         if not isinstance(values, list) or len(values) != len(ordering.columns):
             raise ValueError("wrong cursor arity")
         return tuple(_coerce(v, c) for v, c in zip(values, ordering.columns, strict=True))
-    except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+    # RecursionError: a forged cursor of thousands of nested JSON arrays.
+    except (ValueError, TypeError, UnicodeError, binascii.Error, RecursionError) as error:
         raise InvalidCursorError(
             "`after` is not a cursor from this connection.", field=("after",)
         ) from error

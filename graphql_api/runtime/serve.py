@@ -4,6 +4,7 @@ provider beside the API, so syncMember works out of the box with no provider con
 
 import gc
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -37,7 +39,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # By import path, so that `--workers` processes (which unpickle the config) load it too; it
 # reads FINANCE_API_HTTP_HEADER_TIMEOUT_SECONDS (security/slow_clients.py).
 HTTP_PROTOCOL = "graphql_api.security.slow_clients:AutoHeaderTimeoutProtocol"
-APP_FACTORY = "graphql_api.runtime.app:create_app"
+APP_FACTORY = "graphql_api.runtime.serve:worker_app"
 
 # CPython's default is (700, 10, 10): a young-generation collection every 700 net container
 # allocations, i.e. dozens of collections per GraphQL request (a nested query builds tens of
@@ -70,7 +72,10 @@ def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> N
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     try:
         if workers > 1:
-            _Supervisor(config, sockets=[config.bind_socket()]).run()
+            supervisor = _Supervisor(config, sockets=[config.bind_socket()])
+            supervisor.run()
+            if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+                raise SystemExit(STARTUP_FAILURE)
             return
         server = _Server(config)
         server.run()
@@ -80,6 +85,18 @@ def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> N
         # The supervisor replaces the handlers for good; the caller's apply again.
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def worker_app() -> Any:
+    """The app factory uvicorn calls in every process that serves. A `--workers` child ignores
+    SIGHUP: when a terminal closes, the whole process group gets it, and the supervisor stops
+    the workers gracefully; a child dying on the signal itself would cut the requests in
+    flight and skip its shutdown."""
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from graphql_api.runtime.app import create_app
+
+    return create_app()
 
 
 class _Server(uvicorn.Server):

@@ -126,7 +126,8 @@ class AccessLogMiddleware:
     ) -> None:
         outcome = outcome_of(record, failed=failed)
         role = _role(scope)
-        if self.metrics and is_graphql_path(scope["path"]):
+        # Operations only: a GET of /graphql is the GraphiQL page, not a GraphQL request.
+        if self.metrics and scope["method"] == "POST" and is_graphql_path(scope["path"]):
             _count(record, outcome, role, seconds, statements)
         if self.log:
             logger.info(_line(scope, record, outcome, role, seconds, statements))
