@@ -23,11 +23,15 @@ from graphql import (
     GraphQLField,
     GraphQLObjectType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
+    ValueNode,
+    VariableNode,
     Visitor,
     get_operation_ast,
     parse,
@@ -52,6 +56,8 @@ class Slot:
     node: FieldNode
     field: GraphQLField
     interpret: Interpreter
+    # Arguments written as literals only (no $variables) mean the same on every request.
+    literal: bool = False
 
 
 @dataclass
@@ -66,6 +72,8 @@ class PreparedDocument:
     conditional: tuple[FieldNode | InlineFragmentNode | FragmentSpreadNode, ...]
     slot_of_node: dict[int, int]
     plans: dict[Hashable, Any] = field(default_factory=dict)
+    # Interpretations of the literal slots, by slot index: coerced once per document.
+    literal_slots: dict[int, Any] = field(default_factory=dict)
     # security/cost.py's estimate per (directive outcomes, page sizes).
     costs: dict[Hashable, int] = field(default_factory=dict)
 
@@ -130,14 +138,14 @@ class _Slots(Visitor):
         if parent is schema._schema.query_type:
             root = ROOT_FIELDS[node.name.value]
             if root.interpreter is not None:
-                self.found.append(Slot(node, definition, root.interpreter))
+                self.found.append(Slot(node, definition, root.interpreter, _literal(node)))
             return
         if not definition.args:
             return
         kinds = self._kinds.get(parent.name)
         kind = kinds.kinds.get(node.name.value) if kinds else None
         if isinstance(kind, ConnectionOf):
-            self.found.append(Slot(node, definition, page(kind.relation.ordering)))
+            self.found.append(Slot(node, definition, page(kind.relation.ordering), _literal(node)))
         else:
             self.unsupported = True  # a field with arguments nobody interprets
 
@@ -174,3 +182,18 @@ def _root_field_names(
                 visited.add(name)
                 names += _root_field_names(fragments[name].selection_set, fragments, visited)
     return names
+
+
+def _literal(node: FieldNode) -> bool:
+    """Whether the field's arguments hold no variable, at any depth."""
+    return not any(_has_variable(argument.value) for argument in node.arguments or ())
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(item.value) for item in value.fields)
+    return False

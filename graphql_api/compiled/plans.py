@@ -68,10 +68,7 @@ def plan_request(
     if isinstance(variables, list):
         return None
     try:
-        interpreted = [
-            slot.interpret(get_argument_values(slot.field, slot.node, variables))
-            for slot in prepared.slots
-        ]
+        interpreted = _interpret(prepared, variables)
     except (GraphQLError, Fallback):
         return None
     scope = viewer.member_id
@@ -87,6 +84,19 @@ def plan_request(
     if not isinstance(plan, CompiledPlan):
         return None
     return Statement(plan.sql, [_value(ref, interpreted, scope) for ref in plan.params])
+
+
+def _interpret(prepared: PreparedDocument, variables: VariableValues) -> list[Interpreted]:
+    """Each slot's arguments, interpreted; literal-only slots once per document."""
+    interpreted: list[Interpreted] = []
+    for index, slot in enumerate(prepared.slots):
+        known: Interpreted | None = prepared.literal_slots.get(index)
+        if known is None:
+            known = slot.interpret(get_argument_values(slot.field, slot.node, variables))
+            if slot.literal:
+                prepared.literal_slots[index] = known
+        interpreted.append(known)
+    return interpreted
 
 
 def _cost(

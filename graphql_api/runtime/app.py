@@ -124,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Tracing is ours (graphql_api/telemetry, from the OTEL_* variables). FastAPI's own
+        # would add a second set of spans, and asks OpenTelemetry on every request whether
+        # it is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # add_middleware prepends (the last added runs first); a request meets, in this order:
     # request id -> access log and metrics -> security guard (method, media type, body size,
