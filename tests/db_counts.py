@@ -35,3 +35,16 @@ async def fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Re
         return list(await connection.fetch(query, *args))
     finally:
         await connection.close()
+
+
+def statement_running(database_url: str, marker: str) -> bool:
+    """Whether a statement containing `marker` is still active in PostgreSQL."""
+    rows = asyncio.run(
+        fetch(
+            database_url,
+            "SELECT pid FROM pg_stat_activity WHERE state = 'active'"
+            " AND query LIKE $1 AND pid <> pg_backend_pid()",
+            f"%{marker}%",
+        )
+    )
+    return bool(rows)

@@ -2,7 +2,6 @@
 request deadline cancelling its statement, and a failing statement answered by the
 resolvers instead (fallback, never failure)."""
 
-import asyncio
 import base64
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from graphql_api.kit.formats import CURSOR_PREFIX
 from graphql_api.models import Role
 from graphql_api.runtime.app import create_app
 from graphql_api.security.limits import rules_for
-from tests.db_counts import fetch
+from tests.db_counts import statement_running
 from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
@@ -83,22 +82,10 @@ def test_the_deadline_cancels_a_compiled_statement(
     assert time.monotonic() - started < 5
     monkeypatch.undo()
     deadline = time.monotonic() + 5
-    while _running(database_url, marker) and time.monotonic() < deadline:
+    while statement_running(database_url, marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _running(database_url, marker), "the statement kept running in PostgreSQL"
+    assert not statement_running(database_url, marker), "the statement kept running in PostgreSQL"
     assert server.response(QUERY).json()["data"]["member"]
-
-
-def _running(database_url: str, marker: str) -> bool:
-    rows = asyncio.run(
-        fetch(
-            database_url,
-            "SELECT pid FROM pg_stat_activity WHERE state = 'active'"
-            " AND query LIKE $1 AND pid <> pg_backend_pid()",
-            f"%{marker}%",
-        )
-    )
-    return bool(rows)
 
 
 def test_production_answers_without_the_plan_note(

@@ -33,7 +33,7 @@ from graphql_api.security.deadline import install_deadline_cancellation
 from graphql_api.security.guard import GraphQLRequestGuard
 from graphql_api.security.limits import alias_limit_rule, depth_limit_rule, rules_for
 from tests.api_keys import create_api_key
-from tests.db_counts import fetch
+from tests.db_counts import statement_running
 from tests.graphql_client import GraphQLClient
 from tests.http_server import serve_in_thread
 
@@ -491,18 +491,6 @@ def test_the_deadline_cancels_sql_in_tasks_the_request_spawned(database_url: str
         _error(response, 504, "REQUEST_TIMEOUT")
         assert time.monotonic() - started < 5
         deadline = time.monotonic() + 5
-        while _running(database_url, marker) and time.monotonic() < deadline:
+        while statement_running(database_url, marker) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _running(database_url, marker), "the statement still runs in PostgreSQL"
-
-
-def _running(database_url: str, marker: str) -> bool:
-    rows = asyncio.run(
-        fetch(
-            database_url,
-            "SELECT pid FROM pg_stat_activity WHERE state = 'active'"
-            " AND query LIKE $1 AND pid <> pg_backend_pid()",
-            f"%{marker}%",
-        )
-    )
-    return bool(rows)
+        assert not statement_running(database_url, marker), "the statement still runs in PostgreSQL"

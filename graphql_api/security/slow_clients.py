@@ -45,6 +45,20 @@ class _HeaderDeadline:
     cycle: Any
     _header_timer: asyncio.TimerHandle | None = None
 
+    # Both protocols: arm on connect and after each response, disarm when the connection
+    # goes (the parser-specific "headers complete" hook stays in each class).
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._arm_if_idle()
+
     def _header_timeout(self) -> float:
         configured = type(self).header_timeout_seconds
         return configured if configured is not None else get_settings().http_header_timeout_seconds
@@ -86,23 +100,11 @@ class _HeaderDeadline:
 class HeaderTimeoutH11Protocol(_HeaderDeadline, H11Protocol):
     """uvicorn's h11 protocol with the header deadline."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_header_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_deadline()
-        super().connection_lost(exc)
-
     def handle_events(self) -> None:
         # h11 yields the Request event (headers complete) inside this call.
         before = self.cycle
         super().handle_events()
         self._cancel_if_new_request(before)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm_if_idle()
 
 
 try:
@@ -114,21 +116,9 @@ else:
     class HeaderTimeoutHttpToolsProtocol(_HeaderDeadline, HttpToolsProtocol):
         """uvicorn's httptools protocol with the header deadline."""
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm_header_deadline()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._cancel_header_deadline()
-            super().connection_lost(exc)
-
         def on_headers_complete(self) -> None:
             self._cancel_header_deadline()
             super().on_headers_complete()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm_if_idle()
 
     __all__ += ["HeaderTimeoutHttpToolsProtocol"]
     AutoHeaderTimeoutProtocol = HeaderTimeoutHttpToolsProtocol
