@@ -91,6 +91,7 @@ _DESCRIPTIONS: dict[type[Enum], tuple[str, dict[Enum, str]]] = {
             ErrorCode.CONFLICT: "The change clashes with existing data, e.g. a taken member"
             " number or email.",
             ErrorCode.IDEMPOTENCY_KEY_REUSED: "This idempotency key was used with different input.",
+            ErrorCode.FORBIDDEN: "The API key's role may not do this (the authorization policy).",
             ErrorCode.UPSTREAM_NOT_FOUND: "The pension provider does not know this member.",
             ErrorCode.UPSTREAM_UNAVAILABLE: "The pension provider did not answer in time or"
             " failed; retry later.",
