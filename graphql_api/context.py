@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import strawberry
 from strawberry.fastapi import BaseContext
 
+from graphql_api.auth import policy
 from graphql_api.auth.service import Viewer
 from graphql_api.config import Settings
 from graphql_api.db import SessionMaker
@@ -39,11 +40,11 @@ class Context(BaseContext):
 
     @property
     def member_scope(self) -> int | None:
-        return self.viewer.member_id if self.viewer else None
+        return policy.member_scope(self.viewer)
 
     def refresh_loaders(self) -> None:
         """Drop every cached row: called after a mutation commits."""
-        self.loaders = Loaders(self.db, self.member_scope)
+        self.loaders = Loaders(self.db, self.member_scope, viewer=self.viewer)
 
 
 Info = strawberry.Info[Context, None]

@@ -16,7 +16,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from graphql_api.agent.resolvers import AgentQuery
 from graphql_api.audit.resolvers import AuditQuery
-from graphql_api.auth.matrix import MUTATION_ROLES, QUERY_ROLES
+from graphql_api.auth.matrix import MUTATION_ACTIONS, QUERY_ACTIONS
 from graphql_api.context import Info
 from graphql_api.graph.errors import PublicOrMaskedErrors, is_public, mask_escaped
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
@@ -76,8 +76,8 @@ def _request_id(context: object) -> str:
     return str(getattr(context, "request_id", "unknown"))
 
 
-guard_root_fields(Query, QUERY_ROLES)
-guard_root_fields(Mutation, MUTATION_ROLES)
+guard_root_fields(Query, QUERY_ACTIONS)
+guard_root_fields(Mutation, MUTATION_ACTIONS)
 
 
 class FinanceSchema(strawberry.Schema):

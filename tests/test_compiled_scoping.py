@@ -1,5 +1,6 @@
-"""The compiled path's member scoping (compiled/sql.py `owned`) selects exactly the rows of
-kit/scoping.py's `owned_by`, for every model the API reads, for several members."""
+"""The compiled path's row scoping (compiled/sql.py `owned`) selects exactly the rows of the
+authorization policy's row filter (auth/policy.py), for every model the API reads, for several
+members, and none of the models a role may not read."""
 
 import asyncio
 
@@ -11,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from graphql_api import models
 from graphql_api.compiled.sql import StatementBuilder, table_of
 from graphql_api.db import to_async_url
-from graphql_api.kit.scoping import owned_by
+from graphql_api.auth.policy import RowScope, owned_by
 from graphql_api.models import Base
 
 MODELS = [
@@ -27,7 +28,7 @@ MODELS = [
 
 
 async def _both(database_url: str, model: type[Base], member_id: int) -> tuple[set[int], set[int]]:
-    builder = StatementBuilder(scoped=True)
+    builder = StatementBuilder(RowScope(member_id))
     condition = builder.owned(model, "t")
     compiled = f"SELECT t.id FROM {table_of(model)} t WHERE {condition}"
     engine = create_async_engine(to_async_url(database_url), poolclass=NullPool)
@@ -56,4 +57,11 @@ def test_compiled_scoping_selects_the_rows_owned_by_selects(
 
 
 def test_unscoped_statements_add_no_condition() -> None:
-    assert StatementBuilder(scoped=False).owned(models.Feedback, "t") == "TRUE"
+    assert StatementBuilder().owned(models.Feedback, "t") == "TRUE"
+
+
+def test_unreadable_models_read_no_rows_scoped_or_not() -> None:
+    for member_id in (None, 10):
+        builder = StatementBuilder(RowScope(member_id, frozenset({models.AuditLog})))
+        assert builder.owned(models.AuditLog, "t") == "FALSE"
+        assert builder.owned(models.Member, "t") != "FALSE"

@@ -6,6 +6,7 @@ layer derives its `@roles` guards from `roles_for`; subscriptions filter every e
 fastapi or mcp.
 """
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,8 @@ class Action(StrEnum):
     """Something a viewer may ask for, whichever transport it comes through."""
 
     READ_MEMBERS = "members.read"
+    # Any row by its global id (Relay `node`); each type's row filter still applies.
+    READ_NODE = "node.read"
     READ_LENDING = "lending.read"
     READ_PREDICTIONS = "predictions.read"
     READ_AUDIT = "audit.read"
@@ -48,6 +51,7 @@ STAFF_AND_AGENTS = STAFF | {Role.AGENT}
 ALLOWED: dict[Action, frozenset[Role]] = {
     # Row filters narrow these for MEMBER keys to their own member's rows.
     Action.READ_MEMBERS: EVERYONE,
+    Action.READ_NODE: EVERYONE,
     Action.READ_LENDING: EVERYONE,
     Action.READ_PREDICTIONS: EVERYONE,
     # Compliance reads the whole log; a member reads its own trail; agents do not browse it.
@@ -63,6 +67,10 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     # Members may judge their own predictions (the row filter refuses anyone else's).
     Action.SUBMIT_FEEDBACK: EVERYONE,
 }
+
+# Models whose rows need an action of their own: a viewer without it reads none of them by any
+# path (its root list is refused; `node` and nested connections find no rows).
+READ_ACTION_OF: dict[type[Any], Action] = {AuditLog: Action.READ_AUDIT}
 
 # Fields shown masked to some roles: (model, attribute) -> the roles that see them masked.
 # Agents act for many members and need to know an email exists, not what it is.
@@ -108,11 +116,42 @@ def member_scope(viewer: Viewer | None) -> int | None:
     return viewer.member_id if viewer is not None else None
 
 
+@dataclass(frozen=True)
+class RowScope:
+    """What one viewer may read, as plain data: loaders and the compiled read path carry it
+    instead of the viewer. Build it with `read_scope`."""
+
+    # Only this member's rows (a MEMBER key); None: every member's.
+    member_id: int | None = None
+    # Models of which not one row may be read.
+    unreadable: frozenset[type[Any]] = frozenset()
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.member_id is None and not self.unreadable
+
+    def row_filter(self, model: type[Any]) -> ColumnElement[bool]:
+        if model in self.unreadable:
+            return false()
+        return owned_by(model, self.member_id)
+
+
+UNRESTRICTED = RowScope()
+
+
+def read_scope(viewer: Viewer | None) -> RowScope:
+    """The rows `viewer` may read. No viewer (no authentication runs, e.g. a CLI) reads all."""
+    if viewer is None:
+        return UNRESTRICTED
+    unreadable = frozenset(
+        model for model, action in READ_ACTION_OF.items() if not can(viewer, action)
+    )
+    return RowScope(member_scope(viewer), unreadable)
+
+
 def row_filter(viewer: Viewer | None, model: type[Any]) -> ColumnElement[bool]:
     """The SQL condition restricting rows of `model` to those `viewer` may read."""
-    if model is AuditLog and viewer is not None and not can(viewer, Action.READ_AUDIT):
-        return false()
-    return owned_by(model, member_scope(viewer))
+    return read_scope(viewer).row_filter(model)
 
 
 def owned_by(model: type[Any], member_id: int | None) -> ColumnElement[bool]:

@@ -1,8 +1,9 @@
 """Per request: from (query, operation, variables, viewer) to one statement and its values.
 
-The statement text depends only on the document, the operation, the viewer's role and scope,
-the *shape* of the arguments (is `after` given, which filters, which type a global id names)
-and the @include/@skip outcomes; it is compiled once per such signature and kept with the
+The statement text depends only on the document, the operation, the viewer's role, the shape
+of its row scope (auth/policy.py `read_scope`: member-scoped or not, which models it may not
+read), the *shape* of the arguments (is `after` given, which filters, which type a global id
+names) and the @include/@skip outcomes; it is compiled once per such signature and kept with the
 prepared document. Values (member numbers, page sizes, cursor positions, filter values, the
 viewer's member) are bound, so asyncpg's prepared-statement cache sees one text per plan.
 
@@ -22,7 +23,8 @@ from graphql.execution.values import (
     get_variable_values,
 )
 
-from graphql_api.auth.matrix import QUERY_ROLES
+from graphql_api.auth import policy
+from graphql_api.auth.matrix import QUERY_ACTIONS
 from graphql_api.auth.service import Viewer
 from graphql_api.compiled.arguments import Interpreted
 from graphql_api.compiled.base import ConstantValue, Fallback, ParamRef, SlotValue, ViewerMember
@@ -71,19 +73,22 @@ def plan_request(
         interpreted = _interpret(prepared, variables)
     except (GraphQLError, Fallback):
         return None
-    scope = viewer.member_id
+    scope = policy.read_scope(viewer)
     included = tuple(_included(node, variables) for node in prepared.conditional)
     if _cost(prepared, variables, included, interpreted) > settings.max_query_nodes:
         return None  # the resolvers refuse it: QUERY_TOO_COMPLEX
-    signature = (viewer.role, scope is not None, tuple(i.shape for i in interpreted), included)
+    # The role decides the masking, the scope's shape the row filters (its member is bound).
+    shape = (scope.member_id is not None, scope.unreadable)
+    signature = (viewer.role, shape, tuple(i.shape for i in interpreted), included)
     plan = prepared.plans.get(signature, _NOT_COMPILED)
     if plan is _NOT_COMPILED:
-        plan = _compile(prepared, variables, viewer, interpreted)
+        plan = _compile(prepared, variables, viewer, interpreted, scope)
         if len(prepared.plans) < MAX_PLANS_PER_DOCUMENT:
             prepared.plans[signature] = plan
     if not isinstance(plan, CompiledPlan):
         return None
-    return Statement(plan.sql, [_value(ref, interpreted, scope) for ref in plan.params])
+    member = scope.member_id
+    return Statement(plan.sql, [_value(ref, interpreted, member) for ref in plan.params])
 
 
 def _interpret(prepared: PreparedDocument, variables: VariableValues) -> list[Interpreted]:
@@ -123,7 +128,7 @@ def _allowed(prepared: PreparedDocument, viewer: Viewer) -> bool:
         if name == "__typename":
             continue
         root = ROOT_FIELDS.get(name)
-        if root is None or root.compile is None or viewer.role not in QUERY_ROLES[name]:
+        if root is None or root.compile is None or not policy.can(viewer, QUERY_ACTIONS[name]):
             return False
     return True
 
@@ -141,6 +146,7 @@ def _compile(
     variables: VariableValues,
     viewer: Viewer,
     interpreted: list[Interpreted],
+    scope: policy.RowScope,
 ) -> CompiledPlan | None:
     graphql_schema = schema._schema
     query_type = graphql_schema.query_type
@@ -154,7 +160,7 @@ def _compile(
         role=viewer.role,
         slots={id(s.node): (i, interpreted[i]) for i, s in enumerate(prepared.slots)},
     )
-    builder = StatementBuilder(scoped=viewer.member_id is not None)
+    builder = StatementBuilder(scope)
     objects = ObjectCompiler(context, builder)
     collected = collect_fields(
         graphql_schema, prepared.fragments, variables, query_type, prepared.operation

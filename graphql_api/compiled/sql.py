@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import InstrumentedAttribute
 
+from graphql_api.auth.policy import UNRESTRICTED, RowScope
 from graphql_api.compiled.base import Fallback, ParamRef, SlotValue, ViewerMember
 from graphql_api.kit.batch_queries import ToMany
 from graphql_api.kit.pagination import Ordering
@@ -26,10 +27,14 @@ _SQL_TYPES = {datetime: "timestamptz", int: "bigint", str: "text"}
 
 
 class StatementBuilder:
-    """Builds one statement: fresh aliases, numbered parameters, the viewer's scope."""
+    """Builds one statement: fresh aliases, numbered parameters, the viewer's scope.
 
-    def __init__(self, *, scoped: bool) -> None:
-        self.scoped = scoped
+    Only the shape of `scope` enters the text (member-scoped or not, which models are
+    unreadable: both follow from the role); the member itself is a bound parameter."""
+
+    def __init__(self, scope: RowScope = UNRESTRICTED) -> None:
+        self.scoped = scope.member_id is not None
+        self.unreadable = scope.unreadable
         self.params: list[ParamRef] = []
         self._numbers: dict[ParamRef, int] = {}
         self._aliases = 0
@@ -50,7 +55,10 @@ class StatementBuilder:
         return lambda name, sql_type: self.bind(SlotValue(slot, name), sql_type)
 
     def owned(self, model: type[Base], alias: str) -> str:
-        """graphql_api/kit/scoping.py's owned_by, as SQL on `alias`."""
+        """The authorization policy's row filter (graphql_api/auth/policy.py `RowScope`), as
+        SQL on `alias`; tests/test_compiled_scoping.py holds the two to the same rows."""
+        if model in self.unreadable:
+            return "FALSE"
         if not self.scoped:
             return "TRUE"
         member = self.bind(ViewerMember(), "bigint")

@@ -14,10 +14,11 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from graphql_api import relation_specs
+from graphql_api.auth.policy import RowScope, read_scope
+from graphql_api.auth.service import Viewer
 from graphql_api.graph.serial_loader import BatchWork, SerialDataLoader
 from graphql_api.kit.batch_queries import ByKey, ToMany, ToOne
 from graphql_api.kit.pagination import PageRequest
-from graphql_api.kit.scoping import MemberScope
 from graphql_api.request_db import RequestDatabase
 
 PageKey = tuple[int, PageRequest]
@@ -27,10 +28,15 @@ class Loaders:
     """All loaders of one request. Construct inside the running event loop (aiodataloader
     binds to the loop in __init__), i.e. in the async context getter."""
 
-    def __init__(self, db: RequestDatabase, scope: MemberScope = None) -> None:
+    def __init__(
+        self, db: RequestDatabase, member_scope: int | None = None, *, viewer: Viewer | None = None
+    ) -> None:
+        """Pass the request's `viewer`: its rows are what the authorization policy lets it
+        read (its member's only for a MEMBER key, no audit rows for an AGENT key). Without a
+        viewer, `member_scope` alone restricts the rows to one member's."""
         self._db = db
         # Every batch query is restricted in SQL to what this request may see.
-        self.scope = scope
+        self.scope = read_scope(viewer) if viewer is not None else RowScope(member_scope)
         lookups = [*relation_specs.ALL_LOOKUPS, *(r.lookup for r in relation_specs.ALL_TO_ONE)]
         self._lookups = {spec.key: self._lookup_loader(spec) for spec in lookups}
         self._pages = {rel.key: self._page_loader(rel) for rel in relation_specs.ALL_TO_MANY}

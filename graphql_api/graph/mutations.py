@@ -75,9 +75,7 @@ async def run_mutation(
     returns the first request's id without running `work` at all.
     """
     context = info.context
-    meta = RequestMeta(
-        request_id=context.request_id, actor=context.actor, member_scope=context.member_scope
-    )
+    meta = RequestMeta(request_id=context.request_id, viewer=context.viewer)
     try:
         parsed = command()
         # The transaction takes its own connection: give back the one reads may hold (an

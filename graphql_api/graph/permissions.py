@@ -1,5 +1,7 @@
-"""Guards root fields with the permission matrix (graphql_api/auth/matrix.py)."""
+"""Guards root fields with the authorization policy: each root field is an action
+(graphql_api/auth/matrix.py) and `policy.can` decides; the SDL prints the action's roles."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
@@ -8,6 +10,7 @@ from strawberry.schema_directive import Location
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from graphql_api.auth import policy
 from graphql_api.graph.enums import Role
 
 
@@ -20,12 +23,13 @@ class Roles:
     allowed: list[Role]
 
 
-class RoleAllowed(BasePermission):
+class ActionAllowed(BasePermission):
     message = "Your API key's role may not use this field."
     error_extensions = {"code": "FORBIDDEN"}
 
-    def __init__(self, roles: frozenset[Role]) -> None:
-        self.roles = roles
+    def __init__(self, action: policy.Action) -> None:
+        self.action = action
+        roles = policy.roles_for(action)
         self._roles_directive = Roles(allowed=[role for role in Role if role in roles])
 
     @property
@@ -34,12 +38,12 @@ class RoleAllowed(BasePermission):
         return self._roles_directive
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        viewer = getattr(info.context, "viewer", None)
-        return viewer is not None and viewer.role in self.roles
+        return policy.can(getattr(info.context, "viewer", None), self.action)
 
 
-def guard_root_fields(root: type, matrix: dict[str, frozenset[Role]]) -> None:
-    """Attach the matrix to every field of a root type; a field missing from it is a bug."""
+def guard_root_fields(root: type, matrix: Mapping[str, policy.Action]) -> None:
+    """Guard every field of a root type with its action; a field missing from `matrix` is
+    a bug."""
     definition = get_object_definition(root, strict=True)
     names = set()
     for field in definition.fields:
@@ -47,7 +51,7 @@ def guard_root_fields(root: type, matrix: dict[str, frozenset[Role]]) -> None:
         names.add(name)
         if name not in matrix:
             raise RuntimeError(f"{definition.name}.{name} has no entry in the permission matrix")
-        field.extensions.append(PermissionExtension(permissions=[RoleAllowed(matrix[name])]))
+        field.extensions.append(PermissionExtension(permissions=[ActionAllowed(matrix[name])]))
     stale = set(matrix) - names
     if stale:
         raise RuntimeError(f"permission matrix names unknown {definition.name} fields: {stale}")

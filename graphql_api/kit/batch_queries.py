@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from graphql_api.auth.policy import UNRESTRICTED, RowScope
 from graphql_api.kit.pagination import Ordering, PageRequest
-from graphql_api.kit.scoping import MemberScope, owned_by
 from graphql_api.kit.text import storable
 from graphql_api.models import Base
 
@@ -40,13 +40,13 @@ class ByKey:
     def model(self) -> type[Base]:
         return cast(type[Base], self.column.class_)
 
-    def statement(self, scope: MemberScope = None) -> Select[Any]:
+    def statement(self, scope: RowScope = UNRESTRICTED) -> Select[Any]:
         # `= ANY($1)` keeps one SQL text for every batch size (asyncpg caches statements).
         keys = bindparam("keys", type_=_key_array_type(self.column))
-        return select(self.model).where(self.column == func.any(keys), owned_by(self.model, scope))
+        return select(self.model).where(self.column == func.any(keys), scope.row_filter(self.model))
 
     async def load(
-        self, session: AsyncSession, keys: Sequence[Any], scope: MemberScope = None
+        self, session: AsyncSession, keys: Sequence[Any], scope: RowScope = UNRESTRICTED
     ) -> list[Any | None]:
         # Keys PostgreSQL cannot even compare (NUL, lone surrogates) match no row.
         searchable = [k for k in keys if not isinstance(k, str) or storable(k)]
@@ -96,13 +96,13 @@ class ToMany:
     def key(self) -> str:
         return f"{self.model.__tablename__}.{self.foreign_key.key}:{self.name}"
 
-    def page_statement(self, request: PageRequest, scope: MemberScope = None) -> Select[Any]:
+    def page_statement(self, request: PageRequest, scope: RowScope = UNRESTRICTED) -> Select[Any]:
         """One LATERAL subquery per parent: each parent gets its own LIMIT on the
         (foreign key, created_at DESC, id DESC) index, in a single statement."""
         parent_ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
         parents = func.unnest(parent_ids).table_valued("parent_id").render_derived("parents")
         inner = select(self.model).where(
-            self.foreign_key == parents.c.parent_id, owned_by(self.model, scope)
+            self.foreign_key == parents.c.parent_id, scope.row_filter(self.model)
         )
         if request.after is not None:
             inner = inner.where(self.ordering.after(request.after))
@@ -114,7 +114,7 @@ class ToMany:
         session: AsyncSession,
         parent_ids: Sequence[int],
         request: PageRequest,
-        scope: MemberScope = None,
+        scope: RowScope = UNRESTRICTED,
     ) -> list[list[Any]]:
         result = await session.scalars(
             self.page_statement(request, scope), {"parent_ids": parent_ids}
@@ -124,16 +124,16 @@ class ToMany:
             grouped[getattr(row, self.foreign_key.key)].append(row)
         return [grouped.get(parent_id, []) for parent_id in parent_ids]
 
-    def count_statement(self, scope: MemberScope = None) -> Select[Any]:
+    def count_statement(self, scope: RowScope = UNRESTRICTED) -> Select[Any]:
         ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
         return (
             select(self.foreign_key, func.count())
-            .where(self.foreign_key == func.any(ids), owned_by(self.model, scope))
+            .where(self.foreign_key == func.any(ids), scope.row_filter(self.model))
             .group_by(self.foreign_key)
         )
 
     async def load_counts(
-        self, session: AsyncSession, parent_ids: Sequence[int], scope: MemberScope = None
+        self, session: AsyncSession, parent_ids: Sequence[int], scope: RowScope = UNRESTRICTED
     ) -> list[int]:
         result = await session.execute(
             self.count_statement(scope), {"parent_ids": list(parent_ids)}

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from graphql_api.auth import policy
+from graphql_api.auth.service import Viewer
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem
 
 ModelT = TypeVar("ModelT", bound="CommandInput")
@@ -14,12 +16,23 @@ ModelT = TypeVar("ModelT", bound="CommandInput")
 
 @dataclass(frozen=True)
 class RequestMeta:
-    """Who asked and in which request: stamped on every audit row."""
+    """Who asked and in which request. Services check `viewer` against the authorization
+    policy (graphql_api/auth/policy.py) whatever the transport; audit rows carry `actor`."""
 
     request_id: str
-    actor: str
-    # Set for MEMBER keys: commands may only touch this member's rows.
-    member_scope: int | None = None
+    # The authenticated caller; None only where no authentication runs (and then the policy
+    # refuses every command).
+    viewer: Viewer | None
+
+    @property
+    def actor(self) -> str:
+        """Stamped on audit rows."""
+        return self.viewer.actor if self.viewer is not None else "anonymous"
+
+    @property
+    def member_scope(self) -> int | None:
+        """Set for MEMBER keys: commands may only touch this member's rows."""
+        return policy.member_scope(self.viewer)
 
 
 class CommandInput(BaseModel):

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graphql_api.auth.policy import RowScope
 from graphql_api.kit.pagination import Ordering, Page, PageRequest
-from graphql_api.kit.scoping import MemberScope, owned_by
 from graphql_api.kit.text import storable
 from graphql_api.models import Base
 
@@ -18,11 +18,11 @@ class Listing:
     ordering: Ordering
     conditions: tuple[ColumnElement[bool], ...] = ()
 
-    def scoped(self, scope: MemberScope) -> "Listing":
-        """The same listing restricted to one member's rows (no-op when unrestricted)."""
-        if scope is None:
+    def scoped(self, scope: RowScope) -> "Listing":
+        """The same listing restricted to the rows `scope` may read (no-op when unrestricted)."""
+        if scope.unrestricted:
             return self
-        return replace(self, conditions=(*self.conditions, owned_by(self.model, scope)))
+        return replace(self, conditions=(*self.conditions, scope.row_filter(self.model)))
 
     def page_statement(self, request: PageRequest) -> Select[Any]:
         statement = select(self.model).where(*self.conditions)

@@ -6,6 +6,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.auth.policy import Action, require
 from graphql_api.kit.command_fields import AnnualIncome, IdempotencyKey, LoanAmount, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import ErrorCode, refuse
@@ -27,6 +28,7 @@ class LoanApplicationCommand(CommandInput):
 async def apply_for_loan(
     session: AsyncSession, command: LoanApplicationCommand, meta: RequestMeta
 ) -> int:
+    require(meta.viewer, Action.APPLY_FOR_LOAN)
     member = await require_member(session, command.member_number)
     try:
         version, score = score_loan(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.auth.policy import Action, require
 from graphql_api.kit.command_fields import IdempotencyKey, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem, refuse
@@ -81,6 +82,7 @@ async def create_member(
     session: AsyncSession, command: CreateMemberCommand, meta: RequestMeta
 ) -> int:
     """Insert a member (no pension account: that arrives with the first sync) and audit it."""
+    require(meta.viewer, Action.CREATE_MEMBER)
     await _refuse_taken(session, command)
     member = Member(
         member_number=command.member_number,

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from graphql_api.audit import service as audit_service
+from graphql_api.auth.policy import Action, require
 from graphql_api.kit.command_fields import IdempotencyKey, MemberNumber
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, refuse
@@ -113,6 +114,7 @@ async def sync_member(
     `upstream` is None only when the key was seen claimed before fetching; reaching here
     anyway means the claim disappeared in between, so there is nothing to store.
     """
+    require(meta.viewer, Action.SYNC_MEMBER)
     if upstream is None or upstream.member_number != command.member_number:
         raise refuse(ErrorCode.UPSTREAM_UNAVAILABLE, UNAVAILABLE_MESSAGE)
     member, created = await _lock_or_insert_member(session, upstream)

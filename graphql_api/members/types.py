@@ -8,6 +8,7 @@ from strawberry import relay
 
 from graphql_api import models, relation_specs
 from graphql_api.audit.types import AuditLogConnection
+from graphql_api.auth.policy import masked_for
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import column, computed, connection, masked, to_one
 from graphql_api.graph.enums import MemberStatus
@@ -19,7 +20,6 @@ from graphql_api.lending.types import (
     lending_assessment_sql,
     member_assessment,
 )
-from graphql_api.models import Role
 from graphql_api.portfolios.types import PortfolioConnection
 from graphql_api.predictions.types import PredictionConnection
 
@@ -56,7 +56,7 @@ class Member(NodeRow):
     email: str | None = masked(
         "Contact email address; null when unknown (e.g. synced from the provider)."
         " Masked (a***@example.org) for AGENT keys.",
-        roles=frozenset({Role.AGENT}),
+        roles=masked_for(models.Member, "email"),
         python=mask_email,
         sql=mask_email_sql,
     )
@@ -84,7 +84,9 @@ class Member(NodeRow):
         "Sentiment predictions over the member's messages, newest first.",
     )
     audit_logs: AuditLogConnection = connection(
-        relation_specs.MEMBER_AUDIT_LOGS, "Audit trail entries about this member, newest first."
+        relation_specs.MEMBER_AUDIT_LOGS,
+        "Audit trail entries about this member, newest first. Always empty for AGENT keys,"
+        " which may not read the audit log.",
     )
 
 

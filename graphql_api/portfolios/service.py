@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.auth.policy import Action, require
 from graphql_api.kit.command_fields import (
     IdempotencyKey,
     InvestmentAmount,
@@ -62,6 +63,7 @@ async def request_portfolio(
     session: AsyncSession, command: PortfolioRequestCommand, meta: RequestMeta
 ) -> int:
     """Create the portfolio QUEUED, then let `allocation-rules-v1` recommend: RECOMMENDED."""
+    require(meta.viewer, Action.REQUEST_RECOMMENDATION)
     member = await require_member(session, command.member_number)
     portfolio = Portfolio(
         member_id=member.id,
@@ -99,6 +101,7 @@ async def record_recommendation(
     session: AsyncSession, command: RecordRecommendationCommand, meta: RequestMeta
 ) -> int:
     """Validate the allocation, store it for the portfolio, mark the portfolio RECOMMENDED."""
+    require(meta.viewer, Action.RECORD_RECOMMENDATION)
     lines = _checked_lines(command.allocation)
     # Locked: the status change and the new recommendation land together, one writer at a time.
     portfolio = await session.scalar(

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphql_api.audit import service as audit_service
+from graphql_api.auth.policy import Action, require, row_filter
 from graphql_api.kit.command_fields import FeedbackComment, IdempotencyKey, MemberNumber, RowId
 from graphql_api.kit.commands import CommandInput, RequestMeta
 from graphql_api.kit.errors import ErrorCode, refuse
-from graphql_api.kit.scoping import owned_by
 from graphql_api.members.service import require_member
 from graphql_api.models import Feedback, Prediction
 from graphql_api.predictions.sentiment import (
@@ -61,6 +61,7 @@ async def create_prediction(
     session: AsyncSession, command: PredictSentimentCommand, meta: RequestMeta, scored: Scored
 ) -> int:
     """Store the scored prediction for the member and audit it as prediction.created."""
+    require(meta.viewer, Action.PREDICT_SENTIMENT)
     member = await require_member(session, command.member_number)
     prediction = Prediction(
         member_id=member.id,
@@ -90,10 +91,12 @@ async def create_prediction(
 async def submit_feedback(
     session: AsyncSession, command: SubmitFeedbackCommand, meta: RequestMeta
 ) -> int:
-    """Record whether a prediction was right; audited as feedback.submitted for its member."""
+    """Record whether a prediction was right; audited as feedback.submitted for its member.
+    A prediction the viewer may not read (another member's, for a MEMBER key) is NOT_FOUND."""
+    require(meta.viewer, Action.SUBMIT_FEEDBACK)
     member_id = await session.scalar(
         select(Prediction.member_id).where(
-            Prediction.id == command.prediction_id, owned_by(Prediction, meta.member_scope)
+            Prediction.id == command.prediction_id, row_filter(meta.viewer, Prediction)
         )
     )
     if member_id is None:

@@ -103,15 +103,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     async def get_context(request: Request) -> Context:
-        # Built per request inside the running loop: aiodataloader binds to it. A MEMBER
-        # key's loaders read only its own member's rows (scoping is in the SQL).
+        # Built per request inside the running loop: aiodataloader binds to it. The loaders
+        # read only the rows the authorization policy lets the viewer read (in the SQL).
         viewer = getattr(request.state, "viewer", None)  # None only for the GraphiQL page
         db = RequestDatabase(request.app.state.engine)
         return Context(
             settings=settings,
             sessionmaker=request.app.state.sessionmaker,
             db=db,
-            loaders=Loaders(db, viewer.member_id if viewer else None),
+            loaders=Loaders(db, viewer=viewer),
             viewer=viewer,
             request_id=request.state.request_id,
             sentiment_model=request.app.state.sentiment_model,
