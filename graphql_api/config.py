@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # on the embedded server) re-apply its grants after migrating, if it exists; "" skips that.
     app_db_role: str = Field(default="finance_app", pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
+    # MCP over streamable HTTP at /mcp (graphql_api/mcp_server): the largest JSON-RPC body
+    # accepted (HTTP 413 beyond it; the /graphql guard's limit does not cover /mcp).
+    mcp_max_request_body_bytes: int = Field(default=256 * 1024, ge=1)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
