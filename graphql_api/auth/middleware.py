@@ -1,4 +1,5 @@
-"""Authenticates every GraphQL request by `Authorization: Bearer <key>` before GraphQL runs.
+"""Authenticates every GraphQL and MCP request (/graphql, /mcp) by `Authorization: Bearer
+<key>` before GraphQL or the MCP server runs.
 
 Missing, malformed, unknown or revoked keys get HTTP 401 with a GraphQL-shaped error and no
 data. The GraphiQL page itself (GET text/html) is served without a key: it holds no data,
@@ -31,12 +32,21 @@ UNAUTHENTICATED_BODY = json.dumps(
 ).encode()
 
 
+GRAPHQL_PREFIX = "/graphql"
+# Every path under these needs a key: GraphQL, and MCP over streamable HTTP (mcp_server/http.py).
+PROTECTED_PREFIXES = (GRAPHQL_PREFIX, "/mcp")
+
+
 class ApiKeyAuthMiddleware:
     def __init__(
-        self, app: ASGIApp, *, path_prefix: str = "/graphql", key_cache_seconds: float = 5.0
+        self,
+        app: ASGIApp,
+        *,
+        path_prefixes: tuple[str, ...] = PROTECTED_PREFIXES,
+        key_cache_seconds: float = 5.0,
     ) -> None:
         self.app = app
-        self.path_prefix = path_prefix
+        self.path_prefixes = path_prefixes
         self.verified_keys = VerifiedKeyCache(key_cache_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,8 +82,10 @@ class ApiKeyAuthMiddleware:
         return viewer
 
     def _needs_key(self, scope: Scope) -> bool:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefixes):
             return False
+        if not scope["path"].startswith(GRAPHQL_PREFIX):
+            return True
         accept = Headers(scope=scope).get("accept", "")
         is_ide_page = scope["method"] == "GET" and "text/html" in accept
         return not is_ide_page

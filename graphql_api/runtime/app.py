@@ -23,6 +23,7 @@ from graphql_api.db import create_engine, create_sessionmaker
 from graphql_api.db_health import DatabaseUnavailableError, unavailable_cause
 from graphql_api.graph.loaders import Loaders
 from graphql_api.ide import install_ide
+from graphql_api.mcp_server.http import install_mcp
 from graphql_api.observability import install_statement_counter, request_id_from
 from graphql_api.predictions.sentiment import load_model
 from graphql_api.request_db import RequestDatabase
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retry_after_seconds=settings.db_unavailable_retry_after_seconds,
     )
     install_security(app, settings)
+    # MCP at /mcp: same keys (auth above), same rate limiter, its own body limit.
+    install_mcp(app, settings)
     # Innermost, after auth and the rate limiter: a read that compiles is answered with one
     # SQL statement (graphql_api/compiled/http.py); everything else goes on to the router.
     app.user_middleware.append(Middleware(CompiledReadsMiddleware, settings=settings))

@@ -1,0 +1,66 @@
+"""The MCP SDK's own client against our server: over streamable HTTP (a real server on
+loopback) or over stdio (`finance-api mcp` as a subprocess)."""
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def http_session(api_url: str, token: str | None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(f"{api_url}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def stdio_parameters(database_url: str, token: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINANCE_API_", "TEST_"))}
+    env |= {"DATABASE_URL": database_url, "FINANCE_API_KEY": token}
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "graphql_api.runtime.cli", "mcp"], env=env
+    )
+
+
+@asynccontextmanager
+async def stdio_session(database_url: str, token: str) -> AsyncIterator[Client]:
+    async with Client(stdio_parameters(database_url, token), read_timeout_seconds=60) as client:
+        yield client
+
+
+def with_http(api_url: str, token: str, work: Callable[[Client], Awaitable[T]]) -> T:
+    """Run `work` in one MCP session over HTTP, from a synchronous test."""
+
+    async def run() -> T:
+        async with http_session(api_url, token) as client:
+            return await work(client)
+
+    return asyncio.run(run())
+
+
+def call_http(api_url: str, token: str, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    return with_http(api_url, token, lambda client: client.call_tool(name, arguments))
+
+
+def error_codes(result: CallToolResult) -> list[str]:
+    assert result.is_error, result
+    assert result.structured_content is not None
+    return [error["code"] for error in result.structured_content["errors"]]
+
+
+def payload(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, result.structured_content
+    assert result.structured_content is not None
+    return result.structured_content
