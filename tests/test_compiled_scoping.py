@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from graphql_api import models
+from graphql_api.auth.policy import RowScope, owned_by
 from graphql_api.compiled.sql import StatementBuilder, table_of
 from graphql_api.db import to_async_url
-from graphql_api.auth.policy import RowScope, owned_by
 from graphql_api.models import Base
 
 MODELS = [
