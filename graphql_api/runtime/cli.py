@@ -106,6 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8081, help="TCP port")
     sandbox.set_defaults(handler=_sandbox_provider)
 
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the MCP tools over stdio (key from FINANCE_API_KEY)",
+        description="Serve the MCP tools (docs/mcp.md) on stdin/stdout for one MCP client,"
+        " acting with the API key in FINANCE_API_KEY. Uses DATABASE_URL, or the embedded"
+        " PostgreSQL (migrated first). Logs go to stderr; stdout is the protocol.",
+    )
+    mcp.set_defaults(handler=_mcp)
+
     export = commands.add_parser("export-schema", help="print the sorted GraphQL SDL")
     export.set_defaults(handler=_export_schema)
     add_bench_command(commands)
@@ -220,6 +229,31 @@ def _sandbox_provider(args: argparse.Namespace) -> int:
     # Checks the same key the API sends, so the pair works with no extra configuration.
     api_key = get_settings().pension_api_key.get_secret_value()
     run_sandbox(args.host, args.port, api_key=api_key)
+    return 0
+
+
+def _mcp(_: argparse.Namespace) -> int:
+    from graphql_api.mcp_server.stdio import API_KEY_ENV, InvalidApiKeyError, serve_stdio
+
+    token = os.environ.get(API_KEY_ENV, "").strip()
+    if not token:
+        raise SetupNeededError(f"set {API_KEY_ENV} to an API key (`finance-api keys create`)")
+    settings = get_settings()
+    with ExitStack() as stack:
+        if settings.database_url:
+            require_latest_schema(settings.database_url)
+            url = settings.database_url
+        else:
+            from graphql_api.runtime.db_roles import upgrade_and_grant
+
+            with deferred_stop_signals():
+                database = stack.enter_context(embedded_database(settings))
+                upgrade_and_grant(database.owner_url, app_role(settings))
+            url = database.app_url
+        try:
+            asyncio.run(serve_stdio(settings, url, token))
+        except InvalidApiKeyError as invalid:
+            raise SetupNeededError(str(invalid)) from None
     return 0
 
 

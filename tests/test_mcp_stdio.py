@@ -1,0 +1,71 @@
+"""MCP over stdio: `finance-api mcp` as a subprocess on the test database, key from
+FINANCE_API_KEY, driven by the SDK's own stdio client."""
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+
+from graphql_api.models import Role
+from tests.db_counts import row_counts
+from tests.mcp_client import error_codes, payload, stdio_session
+
+pytestmark = pytest.mark.integration
+
+
+def test_stdio_lists_and_calls_tools_as_the_environment_key(app_database_url, api_keys):
+    async def session() -> dict[str, object]:
+        async with stdio_session(app_database_url, api_keys[Role.AGENT]) as client:
+            tools = await client.list_tools()
+            context = await client.call_tool("get_member_context", {"memberNumber": "M-100001"})
+            audit = await client.call_tool("list_audit_events", {"first": 1})
+            search = await client.call_tool("search_members", {"filter": {"search": "M-10000"}})
+            return {"tools": tools, "context": context, "audit": audit, "search": search}
+
+    answers = asyncio.run(session())
+    names = {tool.name for tool in answers["tools"].tools}
+    # AGENT keys do not read the audit log (policy.ALLOWED), so the tool is not listed ...
+    assert "list_audit_events" not in names
+    assert {"get_member_context", "apply_for_loan", "graphql_query"} <= names
+    # ... and calling it anyway is refused with the policy's code.
+    assert error_codes(answers["audit"]) == ["FORBIDDEN"]
+    member = payload(answers["context"])["member"]
+    assert member["memberNumber"] == "M-100001"
+    assert "***" in member["email"]  # masked for AGENT keys, as over GraphQL
+    assert payload(answers["search"])["totalCount"] >= 1
+
+
+def test_stdio_write_is_audited(app_database_url, demo_loaded, api_keys):
+    before = row_counts(demo_loaded)
+
+    async def session() -> object:
+        async with stdio_session(app_database_url, api_keys[Role.ADVISOR]) as client:
+            return await client.call_tool(
+                "predict_sentiment",
+                {"memberNumber": "M-100002", "text": "The new portal is great, thank you!"},
+            )
+
+    prediction = payload(asyncio.run(session()))["prediction"]
+    assert prediction["sentiment"] == "POSITIVE"
+    after = row_counts(demo_loaded)
+    assert after["predictions"] == before["predictions"] + 1
+    assert after["audit_logs"] == before["audit_logs"] + 1
+
+
+def test_stdio_refuses_to_start_without_a_valid_key(app_database_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FINANCE_API_", "TEST_"))}
+    for token in ("", "fgk_" + "x" * 43):
+        completed = subprocess.run(
+            [sys.executable, "-m", "graphql_api.runtime.cli", "mcp"],
+            env={**env, "DATABASE_URL": app_database_url, "FINANCE_API_KEY": token},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 2, completed.stderr
+        assert "FINANCE_API_KEY" in completed.stderr
+        assert completed.stdout == ""  # stdout is the protocol: nothing else goes there
