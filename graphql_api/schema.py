@@ -16,7 +16,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from graphql_api.agent.resolvers import AgentQuery
 from graphql_api.audit.resolvers import AuditQuery
-from graphql_api.auth.matrix import MUTATION_ACTIONS, QUERY_ACTIONS
+from graphql_api.auth.matrix import MUTATION_ACTIONS, QUERY_ACTIONS, SUBSCRIPTION_ACTIONS
 from graphql_api.context import Info
 from graphql_api.graph.errors import PublicOrMaskedErrors, is_public, mask_escaped
 from graphql_api.graph.extensions import QueryStats, RequestIdInExtensions
@@ -30,6 +30,7 @@ from graphql_api.members.resolvers import MemberQuery
 from graphql_api.portfolios.mutations import PortfolioMutation
 from graphql_api.predictions.mutations import PredictionMutation
 from graphql_api.predictions.resolvers import PredictionQuery
+from graphql_api.realtime.resolvers import Subscription
 from graphql_api.security.cost import QueryCostLimit
 from graphql_api.security.limits import RequestLimits, add_default_code
 from graphql_api.telemetry.operation import OperationTelemetry
@@ -78,6 +79,7 @@ def _request_id(context: object) -> str:
 
 guard_root_fields(Query, QUERY_ACTIONS)
 guard_root_fields(Mutation, MUTATION_ACTIONS)
+guard_root_fields(Subscription, SUBSCRIPTION_ACTIONS)
 
 
 class FinanceSchema(strawberry.Schema):
@@ -109,6 +111,7 @@ class FinanceSchema(strawberry.Schema):
 schema = FinanceSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     config=StrawberryConfig(
         sort_schema=True,
         # Suggestions ("Did you mean ...?") reveal the schema to callers who cannot introspect.

@@ -203,16 +203,22 @@ def test_bodies_over_100_kb_are_refused(dev: Server) -> None:
     assert "errors" not in response.json()
 
 
-def test_websocket_operations_are_refused(dev: Server) -> None:
+def test_websocket_operations_need_connection_init(dev: Server) -> None:
+    """The WebSocket carries subscriptions only, after `connection_init` with a key (the rest
+    is in tests/test_subscriptions_protocol.py): an operation sent first closes with 4401."""
     url = str(dev.http.base_url).replace("http://", "ws://") + "/graphql"
 
-    async def connect() -> None:
-        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]):
-            pass
+    async def operate() -> int | None:
+        async with websockets.connect(
+            url, subprotocols=[Subprotocol("graphql-transport-ws")]
+        ) as connection:
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": FAST_QUERY}}
+            await connection.send(json.dumps(subscribe))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await connection.recv()
+            return closed.value.rcvd.code if closed.value.rcvd else None
 
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        asyncio.run(connect())
-    assert refused.value.response.status_code == 403
+    assert asyncio.run(operate()) == 4401
 
 
 def test_graphiql_page_is_served_in_development(dev: Server) -> None:

@@ -33,6 +33,12 @@ MUTATION_ACTIONS: dict[str, Action] = {
     "submitFeedback": Action.SUBMIT_FEEDBACK,
 }
 
+# Subscriptions (graphql_api/realtime): each event is filtered by the same policy again.
+SUBSCRIPTION_ACTIONS: dict[str, Action] = {
+    "auditEvents": Action.READ_AUDIT,
+    "memberUpdated": Action.READ_MEMBERS,
+}
+
 
 def _roles(actions: Mapping[str, Action]) -> dict[str, frozenset[Role]]:
     return {name: roles_for(action) for name, action in actions.items()}

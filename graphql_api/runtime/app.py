@@ -9,6 +9,7 @@ from cross_web import HTTPException
 from fastapi import FastAPI, Request, Response, WebSocket
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -26,6 +27,8 @@ from graphql_api.ide import install_ide
 from graphql_api.mcp_server.http import install_mcp
 from graphql_api.observability import install_statement_counter, request_id_from
 from graphql_api.predictions.sentiment import load_model
+from graphql_api.realtime.lifecycle import realtime, router_options, websocket_context
+from graphql_api.realtime.transport import SubscriptionTransport
 from graphql_api.request_db import RequestDatabase
 from graphql_api.schema import schema
 from graphql_api.security import install_security
@@ -40,7 +43,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 # CompiledReads (graphql_api/compiled/http.py) notes `extensions.plan` on the resolvers'
 # answers; compilable reads never reach the router (CompiledReadsMiddleware answers them).
-class FinanceGraphQLRouter(CompiledReads, GraphQLRouter[Context, None]):
+class FinanceGraphQLRouter(CompiledReads, SubscriptionTransport, GraphQLRouter[Context, None]):
     # orjson is several times faster than json.dumps on large nested results.
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -97,13 +100,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sentiment_model = load_model(settings.sentiment_model)
         app.state.pension_client = _pension_client(settings)
         try:
-            yield
+            # Subscriptions: this worker's LISTEN connection and event hub (graphql_api/realtime).
+            async with realtime(app.state, settings, engine):
+                yield
         finally:
             if app.state.pension_client is not None:
                 await app.state.pension_client.aclose()
             await engine.dispose()
 
-    async def get_context(request: Request) -> Context:
+    async def get_context(request: HTTPConnection) -> Context:
+        if request.scope["type"] == "websocket":  # the viewer comes with `connection_init`
+            return websocket_context(request, settings)
         # Built per request inside the running loop: aiodataloader binds to it. The loaders
         # read only the rows the authorization policy lets the viewer read (in the SQL).
         viewer = getattr(request.state, "viewer", None)  # None only for the GraphiQL page
@@ -156,8 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # JSON POST only: no operation runs over GET (the guard refuses it first anyway).
         allow_queries_via_get=False,
         multipart_uploads_enabled=False,
-        # No subscriptions in the schema; WebSocket operations would skip the HTTP checks.
-        subscription_protocols=(),
+        # graphql-transport-ws for subscriptions only (graphql_api/realtime/transport.py).
+        **router_options(settings),
     )
     install_ide(app, settings)
     app.include_router(router, prefix="/graphql")

@@ -68,6 +68,7 @@ def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> N
         # The app writes one structured JSON line per request (graphql_api/telemetry).
         access_log=False,
         timeout_graceful_shutdown=10,
+        **websocket_options(get_settings()),
     )
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     try:
@@ -85,6 +86,19 @@ def run_api(host: str, port: int, workers: int, *, log_level: str = "info") -> N
         # The supervisor replaces the handlers for good; the caller's apply again.
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's WebSocket settings for subscriptions (graphql_api/realtime): server pings
+    (a peer that does not answer in time is dropped) and the largest message accepted (a
+    larger one closes the connection with 1009)."""
+    return {
+        "ws_ping_interval": settings.ws_ping_interval_seconds,
+        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+        "ws_max_size": settings.ws_max_message_bytes,
+        # Events are small JSON: compression would cost CPU per message for little.
+        "ws_per_message_deflate": False,
+    }
 
 
 def worker_app() -> Any:

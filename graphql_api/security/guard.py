@@ -3,8 +3,10 @@
 Pure ASGI (no BaseHTTPMiddleware). Everything here runs before authentication, the rate
 limiter and GraphQL, and costs at most one read of a body of bounded size:
 
-- No WebSocket: the schema has no subscriptions, and graphql-transport-ws would also carry
-  queries and mutations past every check here, so the handshake is refused (403).
+- WebSocket upgrades pass untouched: they carry graphql-transport-ws subscriptions
+  (graphql_api/realtime/transport.py), which refuses queries and mutations over the socket
+  (they must come here as POST), authenticates in `connection_init`, and bounds message size
+  (uvicorn closes 1009), subscriptions per key and per-subscription queues itself.
 - `POST` with `Content-Type: application/json` only (a `charset`, if given, must be UTF-8);
   `GET` only for the GraphiQL page (no `query` parameter, `Accept: text/html`), so no query
   and no mutation runs over GET; everything else is 405 or 415. Multipart is refused too.
@@ -71,11 +73,6 @@ class GraphQLRequestGuard:
         self.graphql_path = graphql_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and is_graphql_path(scope["path"], self.graphql_path):
-            # The schema has no subscriptions, and operations over a WebSocket would bypass
-            # every HTTP check here: refuse the handshake (the server answers 403).
-            await send({"type": "websocket.close", "code": 1008})
-            return
         if scope["type"] != "http" or not is_graphql_path(scope["path"], self.graphql_path):
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,207 @@
+"""The per-worker fan-out of audit events to subscriptions.
+
+Notifications carry ids only. The hub reads the announced rows (with their member) in one
+statement per burst, however many subscribers there are, on a pooled connection it gives
+back at once, and offers each event to every subscription whose `accepts` says yes. A
+subscription's queue is bounded: an event that does not fit makes it a slow consumer (it
+ends with SLOW_CONSUMER; nothing is buffered beyond the bound).
+"""
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from graphql_api.models import AuditLog, Member
+
+logger = logging.getLogger("graphql_api.realtime")
+
+# Ids dispatched lately, remembered so that a replay after a listener reconnect (which reads
+# a little before the last id seen: ids are not committed in order) announces nothing twice.
+RECENT_IDS = 10_000
+# How far below the highest id seen a reconnect replay starts, and how many rows it reads.
+RECONNECT_OVERLAP = 1_000
+RECONNECT_REPLAY_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One committed audit row and the member it concerns (None if none, or deleted)."""
+
+    row: AuditLog
+    member: Member | None
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+class TooManySubscriptionsError(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's inbox. `on_overflow` runs (once) when an event does not fit."""
+
+    key_id: int
+    accepts: Callable[[AuditEvent], bool]
+    queue: asyncio.Queue[AuditEvent]
+    on_overflow: Callable[[], None]
+    overflowed: bool = False
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, event: AuditEvent) -> None:
+        if self.overflowed or not self.accepts(event):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.wakeup.set()
+            self.on_overflow()
+
+    async def next_event(self) -> AuditEvent | None:
+        """The next event, or None once this subscription has overflowed."""
+        while not self.overflowed:
+            if not self.queue.empty():
+                return self.queue.get_nowait()
+            self.wakeup.clear()
+            getter = asyncio.ensure_future(self.queue.get())
+            waker = asyncio.ensure_future(self.wakeup.wait())
+            try:
+                done, _ = await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waker.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if getter in done and not getter.cancelled():
+                return getter.result()
+        return None
+
+
+class AuditHub:
+    def __init__(self, engine: AsyncEngine, *, queue_size: int, per_key_limit: int) -> None:
+        self._engine = engine
+        self.queue_size = queue_size
+        self.per_key_limit = per_key_limit
+        self._subscriptions: set[Subscription] = set()
+        self._per_key: Counter[int] = Counter()
+        self._pending: list[int] = []
+        self._pending_ready = asyncio.Event()
+        self._recent: deque[int] = deque(maxlen=RECENT_IDS)
+        self._recent_set: set[int] = set()
+        self.highest_id = 0
+        self._task: asyncio.Task[None] | None = None
+
+    # -- subscribers ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        key_id: int,
+        accepts: Callable[[AuditEvent], bool],
+        on_overflow: Callable[[], None],
+    ) -> Subscription:
+        """Register a subscriber of `key_id`'s; events arrive from now on. `remove` it."""
+        if self._per_key[key_id] >= self.per_key_limit:
+            raise TooManySubscriptionsError
+        subscription = Subscription(key_id, accepts, asyncio.Queue(self.queue_size), on_overflow)
+        self._per_key[key_id] += 1
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def remove(self, subscription: Subscription) -> None:
+        """Idempotent: the generator's `finally` and the operation's cleanup both call it."""
+        if subscription not in self._subscriptions:
+            return
+        self._subscriptions.discard(subscription)
+        self._per_key[subscription.key_id] -= 1
+        if self._per_key[subscription.key_id] <= 0:
+            del self._per_key[subscription.key_id]
+
+    @property
+    def subscription_count(self) -> int:
+        return len(self._subscriptions)
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def announce(self, audit_id: int) -> None:
+        """Called by the listener for each notification (in its callback: must not block)."""
+        self._pending.append(audit_id)
+        self._pending_ready.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._dispatch_forever(), name="audit-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            await self._pending_ready.wait()
+            self._pending_ready.clear()
+            ids, self._pending = self._pending, []
+            try:
+                await self._dispatch(ids)
+            except Exception:
+                # The rows stay in the audit table: a reconnecting client replays them.
+                logger.exception("could not read %d announced audit row(s)", len(ids))
+
+    async def _dispatch(self, ids: Iterable[int]) -> None:
+        fresh = sorted({i for i in ids if i not in self._recent_set})
+        if not fresh:
+            return
+        self.highest_id = max(self.highest_id, fresh[-1])
+        if not self._subscriptions:
+            self._remember(fresh)
+            return  # nobody here to tell: no read at all
+        events = await self.load(AuditLog.id.in_(fresh))
+        self._remember(fresh)
+        for event in events:
+            for subscription in list(self._subscriptions):
+                subscription.offer(event)
+
+    def _remember(self, ids: list[int]) -> None:
+        for audit_id in ids:
+            if len(self._recent) == self._recent.maxlen:
+                self._recent_set.discard(self._recent[0])
+            self._recent.append(audit_id)
+            self._recent_set.add(audit_id)
+
+    async def replay_after_reconnect(self) -> None:
+        """The listener was down: announce rows it may have missed (ids already dispatched
+        are skipped), as if their notifications had arrived."""
+        if self.highest_id == 0:
+            return
+        async with AsyncSession(self._engine) as session:
+            missed = await session.scalars(
+                select(AuditLog.id)
+                .where(AuditLog.id > self.highest_id - RECONNECT_OVERLAP)
+                .order_by(AuditLog.id)
+                .limit(RECONNECT_REPLAY_LIMIT)
+            )
+            for audit_id in missed:
+                self.announce(audit_id)
+
+    async def load(self, condition: object, *, limit: int | None = None) -> list[AuditEvent]:
+        """Audit rows matching `condition` with their members, in id order: one statement
+        on a pooled connection, given back before the events are delivered."""
+        statement = (
+            select(AuditLog, Member)
+            .outerjoin(Member, Member.id == AuditLog.member_id)
+            .where(condition)  # type: ignore[arg-type]
+            .order_by(AuditLog.id)
+            .limit(limit)
+        )
+        async with AsyncSession(self._engine, expire_on_commit=False) as session:
+            rows = (await session.execute(statement)).all()
+            session.expunge_all()
+        return [AuditEvent(row, member) for row, member in rows]

@@ -1,0 +1,193 @@
+"""graphql-transport-ws at /graphql: authentication in `connection_init`, subscriptions only.
+
+- The API key goes in the `connection_init` payload (`{"Authorization": "Bearer fgk_..."}`
+  or `{"apiKey": "fgk_..."}`); a missing, wrong or revoked key closes with 4403. The ack
+  payload names the worker process (`pid`).
+- Only `subscription` operations: a query or mutation gets an `error` message with code
+  OPERATION_NOT_ALLOWED (they must use HTTP POST, where the guard, deadline, rate limit and
+  caches apply). Depth, alias, token and cost limits are schema extensions: they apply here.
+- Each operation gets its own context (realtime/context.py) and the hub registrations it made
+  are removed when it ends, however it ends.
+- A message that is not a JSON object of the protocol's shape closes with 4400; strawberry
+  closes with 4401 (subscribe before ack), 4408 (no `connection_init` in time), 4409
+  (duplicate id), 4429 (second `connection_init`); uvicorn with 1009 (oversized message).
+- A connection without any subscription for `ws_idle_timeout_seconds` is closed with 4000.
+"""
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+from strawberry.utils.aio import aclosing
+
+from graphql_api.auth.service import Viewer, authenticate, looks_like_token
+from graphql_api.context import Context
+from graphql_api.realtime.context import SubscriptionContext
+from graphql_api.request_db import RequestDatabase
+
+IDLE_CLOSE_CODE = 4000
+INVALID_MESSAGE_CODE = 4400
+NOT_ALLOWED = "Only subscriptions run over WebSocket: send queries and mutations as HTTP POST."
+
+
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """Text frames: the router encodes JSON to bytes (orjson) for HTTP, and
+    graphql-transport-ws clients expect text."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
+class SubscriptionTransport:
+    """Mixed into the GraphQL router (runtime/app.py)."""
+
+    websocket_adapter_class = TextWebSocketAdapter
+    graphql_transport_ws_handler_class = None  # set below, once the handler is defined
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        viewer = await _viewer_from(context)
+        if viewer is None:
+            raise ConnectionRejectionError
+        context.viewer = viewer
+        return {"pid": os.getpid()}
+
+
+async def _viewer_from(context: Context) -> Viewer | None:
+    params = getattr(context, "connection_params", None) or {}
+    token = _token(params)
+    if token is None or not isinstance(context, SubscriptionContext) or context.engine is None:
+        return None
+    db = RequestDatabase(context.engine)
+    try:
+        async with db.session() as session:
+            return await authenticate(session, token)
+    finally:
+        await db.close()
+
+
+def _token(params: Mapping[str, Any]) -> str | None:
+    header = params.get("Authorization", params.get("authorization"))
+    token: object = params.get("apiKey")
+    if isinstance(header, str):
+        scheme, _, value = header.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    return token if isinstance(token, str) and looks_like_token(token) else None
+
+
+class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    context: SubscriptionContext
+
+    async def handle(self) -> None:
+        settings = self.context.settings
+        self._idle_since: float | None = time.monotonic()
+        watchdog = asyncio.create_task(self._close_when_idle(settings.ws_idle_timeout_seconds))
+        try:
+            await super().handle()
+        finally:
+            watchdog.cancel()
+            with suppress(asyncio.CancelledError):
+                await watchdog
+
+    async def handle_message(self, message: Message) -> None:
+        if not _well_formed(message):
+            await self.handle_invalid_message("Invalid graphql-transport-ws message")
+            return
+        await super().handle_message(message)
+        self._idle_since = None if self.operations else (self._idle_since or time.monotonic())
+
+    def forget_id(self, id: str) -> None:
+        super().forget_id(id)
+        if not self.operations:
+            self._idle_since = time.monotonic()
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        await super().cleanup_operation(operation_id)
+        if not self.operations:
+            self._idle_since = time.monotonic()
+
+    async def _close_when_idle(self, idle_seconds: float) -> None:
+        while True:
+            idle_since = self._idle_since
+            if self.operations or idle_since is None:
+                await asyncio.sleep(idle_seconds)
+                continue
+            remaining = idle_since + idle_seconds - time.monotonic()
+            if remaining <= 0:
+                await self.websocket.close(IDLE_CLOSE_CODE, "Idle timeout: no subscription")
+                return
+            await asyncio.sleep(remaining)
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """strawberry's, with a context per operation and subscriptions only."""
+        context = self.context.for_operation(on_slow_consumer=None)
+        try:
+            if _is_other_than_subscription(operation.query, operation.operation_name):
+                error = GraphQLError(NOT_ALLOWED, extensions={"code": "OPERATION_NOT_ALLOWED"})
+                await operation.send_initial_errors([error])
+                return
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+                allowed_operation_types=(StrawberryOperationType.SUBSCRIPTION,),
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:  # a closed stream included: nothing more to send
+            if type(error).__name__ != "_OperationStreamClosed":
+                await self.handle_task_exception(error)
+            self.operations.pop(operation.id, None)
+        finally:
+            context.release_subscriptions()
+            await context.db.close()
+
+
+def _well_formed(message: object) -> bool:
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return False
+    if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+        return False
+    if message["type"] == "subscribe":
+        payload = message.get("payload")
+        return isinstance(payload, dict) and isinstance(payload.get("query"), str)
+    return True
+
+
+def _is_other_than_subscription(query: str, operation_name: str | None) -> bool:
+    """True for a document whose chosen operation is a query or mutation. Documents that do
+    not parse are left to strawberry (which closes with 4400)."""
+    try:
+        document = parse(query, max_tokens=10_000)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    return len(chosen) == 1 and chosen[0].operation is not OperationType.SUBSCRIPTION
+
+
+SubscriptionTransport.graphql_transport_ws_handler_class = FinanceTransportWSHandler  # type: ignore[assignment]

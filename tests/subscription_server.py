@@ -1,0 +1,51 @@
+"""A real server for the subscription tests: the app in a uvicorn thread with the WebSocket
+options `finance-api serve` uses, and small limits so the tests can reach them."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from graphql_api.config import Settings
+from graphql_api.runtime.app import create_app
+from graphql_api.runtime.serve import websocket_options
+from tests.http_server import free_port
+
+TEST_LIMITS: dict[str, Any] = {
+    "subscriptions_per_key": 5,
+    "subscription_queue_size": 4,
+    "ws_connection_init_timeout_seconds": 1.0,
+    "ws_idle_timeout_seconds": 2.0,
+    "subscription_replay_limit": 20,
+    "ws_max_message_bytes": 4096,
+    "api_key_cache_seconds": 0.0,
+}
+
+
+@contextmanager
+def subscription_server(database_url: str, **overrides: Any) -> Iterator[str]:
+    settings = Settings(database_url=database_url, **{**TEST_LIMITS, **overrides})
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=free_port(),
+        log_level="warning",
+        lifespan="on",
+        **websocket_options(settings),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the subscription test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
