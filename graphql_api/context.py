@@ -32,6 +32,10 @@ class Context(BaseContext):
 
     def __post_init__(self) -> None:
         super().__init__()
+        # The policy decides what the loaders read, however the caller built them (e.g.
+        # `Loaders(db, member_id)` would let an AGENT key read audit rows).
+        if self.viewer is not None and self.loaders.scope != policy.read_scope(self.viewer):
+            self.loaders = Loaders(self.db, viewer=self.viewer)
 
     @property
     def actor(self) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 from sqlalchemy import select
@@ -17,11 +17,15 @@ from graphql_api import models
 from graphql_api.auth import policy
 from graphql_api.auth.policy import Action, ForbiddenError
 from graphql_api.auth.service import Viewer
+from graphql_api.config import Settings
+from graphql_api.context import Context
 from graphql_api.db import to_async_url
+from graphql_api.graph.loaders import Loaders
 from graphql_api.kit.commands import RequestMeta
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode
 from graphql_api.members.service import CreateMemberCommand, create_member
 from graphql_api.models import Base, Role
+from graphql_api.request_db import RequestDatabase
 from tests.db_counts import fetch, row_counts
 
 T = TypeVar("T")
@@ -202,3 +206,31 @@ def test_the_same_call_as_an_advisor_writes(demo_loaded: str) -> None:
 
     assert _run(demo_loaded, create_then_roll_back) > 0
     assert row_counts(demo_loaded) == before
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_a_context_reads_what_its_viewer_may_whoever_built_its_loaders(
+    demo_loaded: str, role: Role
+) -> None:
+    """A transport building `Loaders(db, member_id)` by hand still gets the policy's rows."""
+    who = viewer(role, MEMBER_ID if role is Role.MEMBER else None)
+
+    async def scope_of_context() -> policy.RowScope:
+        engine = create_async_engine(to_async_url(demo_loaded), poolclass=NullPool)
+        try:
+            db = RequestDatabase(engine)
+            context = Context(
+                settings=Settings(database_url=demo_loaded),
+                sessionmaker=async_sessionmaker(engine),
+                db=db,
+                loaders=Loaders(db, who.member_id),
+                viewer=who,
+                request_id="policy-test",
+                sentiment_model=cast(Any, None),
+                pension_client=None,
+            )
+            return context.loaders.scope
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(scope_of_context()) == policy.read_scope(who)
