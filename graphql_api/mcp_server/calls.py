@@ -72,6 +72,13 @@ def _catalog() -> dict[str, Entry]:
 CATALOG = _catalog()
 
 
+def input_schema(name: str) -> JsonSchema | None:
+    """A tool's input schema by name, for the SDK's `Mcp-Param-*` header check: without it
+    the SDK runs the whole tools/list handler on every tools/call to find the schema."""
+    entry = CATALOG.get(name)
+    return entry.tool.input_schema if entry is not None else None
+
+
 def visible_tools(caller: Caller | None) -> list[types.Tool]:
     """The tools this caller's role may use (policy.can), in declaration order."""
     viewer = caller.viewer if caller is not None else None

@@ -13,7 +13,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
 from graphql_api.mcp_server import results
-from graphql_api.mcp_server.calls import call_tool, visible_tools
+from graphql_api.mcp_server.calls import call_tool, input_schema, visible_tools
 from graphql_api.mcp_server.execute import Caller
 from graphql_api.runtime.console import package_version
 
@@ -47,6 +47,7 @@ def build_server(caller_of: CallerSource) -> Server[Any]:
         SERVER_NAME,
         version=package_version(),
         instructions=INSTRUCTIONS,
+        get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call,
     )
