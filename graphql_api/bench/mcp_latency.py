@@ -126,7 +126,8 @@ async def _measure(
             result = await mcp.call_tool("get_member_context", {"memberNumber": member})
             if result.is_error or result.structured_content is None:
                 raise RuntimeError(f"get_member_context failed: {result.structured_content}")
-            return result.structured_content
+            context: dict[str, Any] = result.structured_content
+            return context
 
         if await graphql() != await tool():
             raise SystemExit("MCP and GraphQL answers differ for the same member")
