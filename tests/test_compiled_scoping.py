@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from graphql_api import models
-from graphql_api.auth.policy import RowScope, owned_by
+from graphql_api.auth.policy import RowScope, read_scope
+from graphql_api.auth.service import Viewer
 from graphql_api.compiled.sql import StatementBuilder, table_of
 from graphql_api.db import to_async_url
-from graphql_api.models import Base
+from graphql_api.models import Base, Role
 
 MODELS = [
     models.Member,
@@ -27,33 +28,52 @@ MODELS = [
 ]
 
 
-async def _both(database_url: str, model: type[Base], member_id: int) -> tuple[set[int], set[int]]:
-    builder = StatementBuilder(RowScope(member_id))
+async def _both(database_url: str, model: type[Base], scope: RowScope) -> tuple[set[int], set[int]]:
+    builder = StatementBuilder(scope)
     condition = builder.owned(model, "t")
     compiled = f"SELECT t.id FROM {table_of(model)} t WHERE {condition}"
+    member = () if scope.member_id is None else (scope.member_id,)
     engine = create_async_engine(to_async_url(database_url), poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
-            rows = await raw.driver_connection.fetch(compiled, member_id)  # type: ignore[union-attr]
+            rows = await raw.driver_connection.fetch(compiled, *member)  # type: ignore[union-attr]
             expected = await connection.scalars(
-                select(model.id).where(owned_by(model, member_id))  # type: ignore[attr-defined]
+                select(model.id).where(scope.row_filter(model))  # type: ignore[attr-defined]
             )
             return {row[0] for row in rows}, set(expected)
     finally:
         await engine.dispose()
 
 
+def _viewer(role: Role, member_id: int | None = None) -> Viewer:
+    return Viewer(key_id=0, role=role, member_id=member_id, label="scoping-test")
+
+
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
-def test_compiled_scoping_selects_the_rows_owned_by_selects(
+def test_compiled_scoping_selects_each_members_own_rows(
     demo_loaded: str, model: type[Base]
 ) -> None:
     compared = 0
     for member_id in (1, 10, 33):
-        compiled, expected = asyncio.run(_both(demo_loaded, model, member_id))
+        compiled, expected = asyncio.run(_both(demo_loaded, model, RowScope(member_id)))
         assert compiled == expected
         compared += len(expected)
     assert compared, f"{model.__name__}: these members own no rows to compare"
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_compiled_scoping_selects_the_policy_rows_of_each_role(
+    demo_loaded: str, model: type[Base], role: Role
+) -> None:
+    scope = read_scope(_viewer(role, 10 if role is Role.MEMBER else None))
+    compiled, expected = asyncio.run(_both(demo_loaded, model, scope))
+    assert compiled == expected
+    if role is Role.AGENT and model is models.AuditLog:
+        assert expected == set()
+    else:
+        assert expected, f"{model.__name__}: {role} reads no rows to compare"
 
 
 def test_unscoped_statements_add_no_condition() -> None:
