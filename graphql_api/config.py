@@ -99,14 +99,14 @@ class Settings(BaseSettings):
     # per worker process: active subscriptions per API key; events waiting per subscription
     # (past it the subscriber is a slow consumer and is cut off with SLOW_CONSUMER); how long
     # a client has for `connection_init`; how long a connection may have no subscription;
-    # how long a cut-off subscriber's socket may stay blocked before it is closed; the most
-    # missed events a reconnecting subscriber may replay with `after`.
+    # how long a full queue may stay full (a burst outrunning a healthy subscriber) before
+    # its subscriber is cut off; the most missed events a reconnect may replay with `after`.
     subscriptions_enabled: bool = True
     subscriptions_per_key: int = Field(default=100, ge=1)
     subscription_queue_size: int = Field(default=256, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
-    ws_slow_consumer_grace_seconds: float = Field(default=5.0, gt=0)
+    subscription_full_queue_grace_seconds: float = Field(default=1.0, gt=0)
     subscription_replay_limit: int = Field(default=1000, ge=1)
     # uvicorn's WebSocket settings (runtime/serve.py): server pings every interval, and a
     # peer that does not answer within the timeout is dropped; larger messages close 1009.

@@ -17,6 +17,7 @@ from tests.http_server import free_port
 TEST_LIMITS: dict[str, Any] = {
     "subscriptions_per_key": 5,
     "subscription_queue_size": 4,
+    "subscription_full_queue_grace_seconds": 0.5,
     "ws_connection_init_timeout_seconds": 1.0,
     "ws_idle_timeout_seconds": 2.0,
     "subscription_replay_limit": 20,

@@ -56,15 +56,20 @@ class Subscription:
     overflowed: bool = False
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, event: AuditEvent) -> None:
+    def offer(self, event: AuditEvent) -> bool:
+        """False if the event is for this subscriber but its queue is full."""
         if self.overflowed or not self.accepts(event):
-            return
+            return True
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.overflowed = True
-            self.wakeup.set()
-            self.on_overflow()
+            return False
+        return True
+
+    def overflow(self) -> None:
+        self.overflowed = True
+        self.wakeup.set()
+        self.on_overflow()
 
     async def next_event(self) -> AuditEvent | None:
         """The next event, or None once this subscription has overflowed."""
@@ -75,19 +80,27 @@ class Subscription:
             getter = asyncio.ensure_future(self.queue.get())
             waker = asyncio.ensure_future(self.wakeup.wait())
             try:
-                done, _ = await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 waker.cancel()
                 if not getter.done():
                     getter.cancel()
-            if getter in done and not getter.cancelled():
+            if getter.done() and not getter.cancelled():
                 return getter.result()
         return None
 
 
 class AuditHub:
-    def __init__(self, engine: AsyncEngine, *, queue_size: int, per_key_limit: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        queue_size: int,
+        per_key_limit: int,
+        full_queue_grace_seconds: float,
+    ) -> None:
         self._engine = engine
+        self.full_queue_grace_seconds = full_queue_grace_seconds
         self.queue_size = queue_size
         self.per_key_limit = per_key_limit
         self._subscriptions: set[Subscription] = set()
@@ -166,8 +179,19 @@ class AuditHub:
         events = await self.load(AuditLog.id.in_(fresh))
         self._remember(fresh)
         for event in events:
-            for subscription in list(self._subscriptions):
-                subscription.offer(event)
+            full = [s for s in list(self._subscriptions) if not s.offer(event)]
+            if full:
+                await self._wait_for_room(full, event)
+
+    async def _wait_for_room(self, full: list[Subscription], event: AuditEvent) -> None:
+        """A burst may outrun a healthy subscriber for a moment: the full ones get a grace
+        period (together) to take the event; those still full then are slow consumers. The
+        worker's other subscribers wait meanwhile, at most that long per stuck event."""
+        puts = {asyncio.ensure_future(s.queue.put(event)): s for s in full}
+        _, pending = await asyncio.wait(puts, timeout=self.full_queue_grace_seconds)
+        for put in pending:
+            put.cancel()
+            puts[put].overflow()
 
     def _remember(self, ids: list[int]) -> None:
         for audit_id in ids:

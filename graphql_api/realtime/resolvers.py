@@ -18,6 +18,7 @@ from strawberry import relay
 from graphql_api.audit.types import AuditLog
 from graphql_api.auth.policy import Action, can, may_see_member_row, member_scope, row_filter
 from graphql_api.context import Info
+from graphql_api.kit.errors import PublicError
 from graphql_api.kit.listing import text_equals
 from graphql_api.kit.text import parse_row_id
 from graphql_api.members.types import Member
@@ -148,7 +149,7 @@ def _after_id(after: relay.GlobalID | None) -> int | None:
         return None
     row_id = parse_row_id(after.node_id) if after.type_name == "AuditLog" else None
     if row_id is None:
-        raise SubscriptionNotFoundError("`after` must be the id of an AuditLog.", field=("after",))
+        raise PublicError("`after` must be the id of an AuditLog.", field=("after",))
     return row_id
 
 
