@@ -62,5 +62,6 @@ def error_codes(result: CallToolResult) -> list[str]:
 
 def payload(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, result.structured_content
-    assert result.structured_content is not None
-    return result.structured_content
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content

@@ -38,7 +38,9 @@ def _db_id(global_id: str) -> str:
     return base64.b64decode(global_id).decode().rpartition(":")[2]
 
 
-def test_lists_tools_with_schemas_from_the_graphql_inputs(api_url, api_keys):
+def test_lists_tools_with_schemas_from_the_graphql_inputs(
+    api_url: str, api_keys: dict[Role, str]
+) -> None:
     tools = with_http(api_url, api_keys[Role.ADMIN], lambda c: c.list_tools())
     by_name = {tool.name: tool for tool in tools.tools}
     assert set(by_name) == ALL_TOOLS
@@ -56,11 +58,14 @@ def test_lists_tools_with_schemas_from_the_graphql_inputs(api_url, api_keys):
     assert weight["items"]["properties"]["weight"]["type"] == "string"
     profile = by_name["request_portfolio_recommendation"].input_schema["properties"]
     assert profile["riskProfile"]["enum"] == ["AGGRESSIVE", "BALANCED", "CONSERVATIVE"]
-    assert by_name["get_member_context"].annotations.read_only_hint is True
-    assert by_name["apply_for_loan"].annotations.read_only_hint is False
+    hints = {name: tool.annotations for name, tool in by_name.items()}
+    assert hints["get_member_context"] is not None
+    assert hints["get_member_context"].read_only_hint is True
+    assert hints["apply_for_loan"] is not None
+    assert hints["apply_for_loan"].read_only_hint is False
 
 
-def test_get_member_context_and_search(api_url, api_keys):
+def test_get_member_context_and_search(api_url: str, api_keys: dict[Role, str]) -> None:
     token = api_keys[Role.ADVISOR]
     context = payload(call_http(api_url, token, "get_member_context", {"memberNumber": "M-100001"}))
     assert context["member"]["memberNumber"] == "M-100001"
@@ -77,7 +82,9 @@ def test_get_member_context_and_search(api_url, api_keys):
     assert found["pageInfo"]["hasNextPage"] is True
 
 
-def test_apply_for_loan_is_stored_and_audited(api_url, api_keys, demo_loaded):
+def test_apply_for_loan_is_stored_and_audited(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     arguments = {
         "memberNumber": "M-100003",
         "amount": "12500.00",
@@ -95,7 +102,9 @@ def test_apply_for_loan_is_stored_and_audited(api_url, api_keys, demo_loaded):
     assert _audited(demo_loaded, "loan.applied", loan["id"]) == 1
 
 
-def test_portfolio_request_record_and_audit(api_url, api_keys, demo_loaded):
+def test_portfolio_request_record_and_audit(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     token = api_keys[Role.AGENT]
 
     async def work(client: Client) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -130,7 +139,9 @@ def test_portfolio_request_record_and_audit(api_url, api_keys, demo_loaded):
     assert _audited(demo_loaded, "recommendation.recorded", recommendation["id"]) == 1
 
 
-def test_predict_then_feedback_and_the_audit_trail(api_url, api_keys, demo_loaded):
+def test_predict_then_feedback_and_the_audit_trail(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     async def work(client: Client) -> tuple[dict[str, Any], dict[str, Any]]:
         prediction = payload(
             await client.call_tool(
@@ -162,7 +173,7 @@ def test_predict_then_feedback_and_the_audit_trail(api_url, api_keys, demo_loade
     assert trail["edges"][0]["node"]["action"] == "feedback.submitted"
 
 
-def test_graphql_query_runs_reads(api_url, api_keys):
+def test_graphql_query_runs_reads(api_url: str, api_keys: dict[Role, str]) -> None:
     answer = payload(
         call_http(
             api_url,
@@ -177,7 +188,7 @@ def test_graphql_query_runs_reads(api_url, api_keys):
     assert answer["member"]["fullName"]
 
 
-def test_mcp_needs_a_valid_key(api_url):
+def test_mcp_needs_a_valid_key(api_url: str) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     for headers in ({}, {"Authorization": "Bearer fgk_" + "x" * 43}):
         response = httpx.post(f"{api_url}/mcp", json=body, headers=headers)
@@ -185,7 +196,7 @@ def test_mcp_needs_a_valid_key(api_url):
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_oversized_body_is_refused_before_parsing(api_url, api_keys):
+def test_oversized_body_is_refused_before_parsing(api_url: str, api_keys: dict[Role, str]) -> None:
     huge = {
         "jsonrpc": "2.0",
         "id": 1,

@@ -24,7 +24,9 @@ def _loan(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def test_member_key_sees_and_may_call_only_its_tools(api_url, api_keys, demo_loaded):
+def test_member_key_sees_and_may_call_only_its_tools(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     token = api_keys[Role.MEMBER]
     tools = with_http(api_url, token, lambda c: c.list_tools())
     names = {tool.name for tool in tools.tools}
@@ -36,7 +38,7 @@ def test_member_key_sees_and_may_call_only_its_tools(api_url, api_keys, demo_loa
     assert row_counts(demo_loaded) == before
 
 
-def test_member_key_reads_only_its_own_member(api_url, api_keys):
+def test_member_key_reads_only_its_own_member(api_url: str, api_keys: dict[Role, str]) -> None:
     token = api_keys[Role.MEMBER]
     own = payload(
         call_http(api_url, token, "get_member_context", {"memberNumber": MEMBER_KEY_OWNER})
@@ -48,7 +50,7 @@ def test_member_key_reads_only_its_own_member(api_url, api_keys):
     assert [e["node"]["memberNumber"] for e in found["edges"]] == [MEMBER_KEY_OWNER]
 
 
-def test_agent_may_not_list_the_audit_log(api_url, api_keys):
+def test_agent_may_not_list_the_audit_log(api_url: str, api_keys: dict[Role, str]) -> None:
     token = api_keys[Role.AGENT]
     names = {t.name for t in with_http(api_url, token, lambda c: c.list_tools()).tools}
     assert "list_audit_events" not in names
@@ -72,8 +74,8 @@ INVALID_LOANS = {
 
 @pytest.mark.parametrize("arguments", INVALID_LOANS.values(), ids=INVALID_LOANS.keys())
 def test_invalid_arguments_get_typed_errors_and_write_nothing(
-    api_url, api_keys, demo_loaded, arguments
-):
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str, arguments: dict[str, Any]
+) -> None:
     before = row_counts(demo_loaded)
     result = call_http(api_url, api_keys[Role.ADMIN], "apply_for_loan", arguments)
     assert error_codes(result) == ["INVALID_INPUT"]
@@ -81,7 +83,9 @@ def test_invalid_arguments_get_typed_errors_and_write_nothing(
     assert row_counts(demo_loaded) == before
 
 
-def test_refusal_field_paths_name_the_tool_arguments(api_url, api_keys):
+def test_refusal_field_paths_name_the_tool_arguments(
+    api_url: str, api_keys: dict[Role, str]
+) -> None:
     token = api_keys[Role.ADMIN]
     negative = call_http(api_url, token, "apply_for_loan", _loan(amount="-5.00"))
     assert negative.structured_content["errors"][0]["field"] == ["amount"]
@@ -91,7 +95,9 @@ def test_refusal_field_paths_name_the_tool_arguments(api_url, api_keys):
     assert missing.structured_content["errors"][0]["field"] == ["income"]
 
 
-def test_unknown_member_and_unknown_tool(api_url, api_keys, demo_loaded):
+def test_unknown_member_and_unknown_tool(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     token = api_keys[Role.ADMIN]
     before = row_counts(demo_loaded)
     unknown = call_http(api_url, token, "apply_for_loan", _loan(memberNumber="M-999999"))
@@ -101,8 +107,8 @@ def test_unknown_member_and_unknown_tool(api_url, api_keys, demo_loaded):
 
 
 def test_idempotency_key_replay_returns_the_first_result_and_writes_once(
-    api_url, api_keys, demo_loaded
-):
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
     token = api_keys[Role.AGENT]
     arguments = _loan(idempotencyKey=f"mcp-{uuid.uuid4()}")
     before = row_counts(demo_loaded)
@@ -130,7 +136,9 @@ PREDICT = 'predictSentiment(input: {memberNumber: "M-100001", text: "hi"}) { use
     ],
     ids=["mutation", "subscription", "mutation chosen by name"],
 )
-def test_graphql_query_refuses_writes(api_url, api_keys, demo_loaded, document):
+def test_graphql_query_refuses_writes(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str, document: str
+) -> None:
     before = row_counts(demo_loaded)
     arguments: dict[str, Any] = {"query": document}
     if " M " in document:
@@ -140,7 +148,7 @@ def test_graphql_query_refuses_writes(api_url, api_keys, demo_loaded, document):
     assert row_counts(demo_loaded) == before
 
 
-def test_graphql_query_masks_emails_for_agents(api_url, api_keys):
+def test_graphql_query_masks_emails_for_agents(api_url: str, api_keys: dict[Role, str]) -> None:
     query = {"query": '{ member(memberNumber: "M-100001") { email } }'}
     masked = payload(call_http(api_url, api_keys[Role.AGENT], "graphql_query", query))
     clear = payload(call_http(api_url, api_keys[Role.ADVISOR], "graphql_query", query))
@@ -149,7 +157,9 @@ def test_graphql_query_masks_emails_for_agents(api_url, api_keys):
     assert masked["member"]["email"] != clear["member"]["email"]
 
 
-def test_graphql_query_reports_graphql_errors_typed(api_url, api_keys):
+def test_graphql_query_reports_graphql_errors_typed(
+    api_url: str, api_keys: dict[Role, str]
+) -> None:
     token = api_keys[Role.ADMIN]
     broken = call_http(api_url, token, "graphql_query", {"query": "{ member(memberNumber: "})
     assert error_codes(broken) == ["INVALID_INPUT"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from mcp.types import CallToolResult, ListToolsResult
 
 from graphql_api.models import Role
 from tests.db_counts import row_counts
@@ -15,17 +16,19 @@ from tests.mcp_client import error_codes, payload, stdio_session
 pytestmark = pytest.mark.integration
 
 
-def test_stdio_lists_and_calls_tools_as_the_environment_key(app_database_url, api_keys):
-    async def session() -> dict[str, object]:
+def test_stdio_lists_and_calls_tools_as_the_environment_key(
+    app_database_url: str, api_keys: dict[Role, str]
+) -> None:
+    async def session() -> tuple[ListToolsResult, dict[str, CallToolResult]]:
         async with stdio_session(app_database_url, api_keys[Role.AGENT]) as client:
             tools = await client.list_tools()
             context = await client.call_tool("get_member_context", {"memberNumber": "M-100001"})
             audit = await client.call_tool("list_audit_events", {"first": 1})
             search = await client.call_tool("search_members", {"filter": {"search": "M-10000"}})
-            return {"tools": tools, "context": context, "audit": audit, "search": search}
+            return tools, {"context": context, "audit": audit, "search": search}
 
-    answers = asyncio.run(session())
-    names = {tool.name for tool in answers["tools"].tools}
+    tools, answers = asyncio.run(session())
+    names = {tool.name for tool in tools.tools}
     # AGENT keys do not read the audit log (policy.ALLOWED), so the tool is not listed ...
     assert "list_audit_events" not in names
     assert {"get_member_context", "apply_for_loan", "graphql_query"} <= names
@@ -37,10 +40,12 @@ def test_stdio_lists_and_calls_tools_as_the_environment_key(app_database_url, ap
     assert payload(answers["search"])["totalCount"] >= 1
 
 
-def test_stdio_write_is_audited(app_database_url, demo_loaded, api_keys):
+def test_stdio_write_is_audited(
+    app_database_url: str, demo_loaded: str, api_keys: dict[Role, str]
+) -> None:
     before = row_counts(demo_loaded)
 
-    async def session() -> object:
+    async def session() -> CallToolResult:
         async with stdio_session(app_database_url, api_keys[Role.ADVISOR]) as client:
             return await client.call_tool(
                 "predict_sentiment",
@@ -54,7 +59,7 @@ def test_stdio_write_is_audited(app_database_url, demo_loaded, api_keys):
     assert after["audit_logs"] == before["audit_logs"] + 1
 
 
-def test_stdio_refuses_to_start_without_a_valid_key(app_database_url):
+def test_stdio_refuses_to_start_without_a_valid_key(app_database_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FINANCE_API_", "TEST_"))}
     for token in ("", "fgk_" + "x" * 43):
         completed = subprocess.run(
