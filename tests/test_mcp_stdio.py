@@ -25,7 +25,8 @@ def test_stdio_lists_and_calls_tools_as_the_environment_key(
             context = await client.call_tool("get_member_context", {"memberNumber": "M-100001"})
             audit = await client.call_tool("list_audit_events", {"first": 1})
             search = await client.call_tool("search_members", {"filter": {"search": "M-10000"}})
-            return tools, {"context": context, "audit": audit, "search": search}
+            bad = await client.call_tool("apply_for_loan", {"memberNumber": "M-100001"})
+            return tools, {"context": context, "audit": audit, "search": search, "bad": bad}
 
     tools, answers = asyncio.run(session())
     names = {tool.name for tool in tools.tools}
@@ -38,6 +39,8 @@ def test_stdio_lists_and_calls_tools_as_the_environment_key(
     assert member["memberNumber"] == "M-100001"
     assert "***" in member["email"]  # masked for AGENT keys, as over GraphQL
     assert payload(answers["search"])["totalCount"] >= 1
+    # amount, income and employmentYears missing: one typed error each.
+    assert error_codes(answers["bad"]) == ["INVALID_INPUT"] * 3
 
 
 def test_stdio_write_is_audited(
