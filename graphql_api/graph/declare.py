@@ -38,7 +38,7 @@ class SqlContext(Protocol):
 
     def owned(self, model: type[Base], alias: str) -> str:
         """The condition restricting `alias` (a row of `model`) to what the viewer may read;
-        `TRUE` when unrestricted. Mirrors graphql_api/kit/scoping.py."""
+        `TRUE` when unrestricted. Mirrors the policy's row filter (graphql_api/auth/policy.py)."""
         ...
 
     def rows(self, relation: ToMany, parent: str, *, limit: int) -> str:

@@ -44,7 +44,7 @@ class AgentAction(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
-    """What an API key may do; see graphql_api/auth/matrix.py for the permission matrix."""
+    """What an API key may do; the authorization policy (graphql_api/auth/policy.py) says what."""
 
     ADMIN = "ADMIN"
     ADVISOR = "ADVISOR"
