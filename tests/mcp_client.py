@@ -17,13 +17,16 @@ T = TypeVar("T")
 
 
 @asynccontextmanager
-async def http_session(api_url: str, token: str | None) -> AsyncIterator[Client]:
+async def http_session(
+    api_url: str, token: str | None, mode: str = "auto"
+) -> AsyncIterator[Client]:
+    """`mode`: "auto" negotiates the newest protocol (2026-07-28, no handshake); "legacy"
+    forces the initialize handshake older clients use."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(f"{api_url}/mcp", http_client=http)) as client,
-    ):
-        yield client
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        transport = streamable_http_client(f"{api_url}/mcp", http_client=http)
+        async with Client(transport, mode=mode) as client:
+            yield client
 
 
 def stdio_parameters(database_url: str, token: str) -> StdioServerParameters:

@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from mcp import Client
+from mcp.types import CallToolResult
 
 from graphql_api.models import Role
 from tests.db_counts import fetch
-from tests.mcp_client import call_http, payload, with_http
+from tests.mcp_client import call_http, http_session, payload, with_http
 
 pytestmark = pytest.mark.integration
 
@@ -171,6 +172,17 @@ def test_predict_then_feedback_and_the_audit_trail(
         )
     )
     assert trail["edges"][0]["node"]["action"] == "feedback.submitted"
+
+
+def test_legacy_initialize_handshake_works_too(api_url: str, api_keys: dict[Role, str]) -> None:
+    async def work() -> tuple[str, CallToolResult]:
+        async with http_session(api_url, api_keys[Role.AGENT], mode="legacy") as client:
+            result = await client.call_tool("search_members", {"first": 1})
+            return client.protocol_version, result
+
+    version, result = asyncio.run(work())
+    assert version < "2026"  # a handshake-era version, not the default 2026-07-28
+    assert payload(result)["edges"][0]["node"]["email"].count("***") == 1
 
 
 def test_graphql_query_runs_reads(api_url: str, api_keys: dict[Role, str]) -> None:
