@@ -27,6 +27,7 @@ from graphql_api.graph.loaders import Loaders
 from graphql_api.predictions.sentiment import SentimentModel
 from graphql_api.request_db import RequestDatabase
 from graphql_api.schema import schema
+from graphql_api.telemetry.operation import note_compiled_read
 from graphql_api.upstream import PensionClient
 
 logger = logging.getLogger("graphql_api.mcp")
@@ -99,6 +100,7 @@ async def _compiled(
             raise DatabaseUnavailableError("a compiled read lost the database") from cause
         logger.exception("compiled read failed; answering with the resolvers")
         return None
+    note_compiled_read(document, operation_name)  # the access log's operation and plan
     data: dict[str, Any] = orjson.loads(text)
     return data
 
