@@ -9,29 +9,17 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from graphql_api.bench.realtime import loan_id, open_subscriber, served, subscribe
+from graphql_api.bench.realtime import connections_on_both_workers, loan_id, served, subscribe
 from graphql_api.models import Role
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS
 
 MEMBER = "M-100002"
-MAX_CONNECTIONS = 24
 
 
 @pytest.fixture(scope="module")
 def two_workers(demo_loaded: str, app_database_url: str) -> Iterator[str]:
     with served(app_database_url, workers=2) as (base_url, _):
         yield base_url
-
-
-async def connections_on_both_workers(
-    base_url: str, key: str
-) -> list[tuple[ClientConnection, int]]:
-    """Connections until the acks name two worker pids (the kernel spreads accepts)."""
-    opened: list[tuple[ClientConnection, int]] = []
-    while len({pid for _, pid in opened}) < 2 or len(opened) < 4:
-        assert len(opened) < MAX_CONNECTIONS, "every connection landed on the same worker"
-        opened.append(await open_subscriber(base_url, key))
-    return opened
 
 
 async def next_event(connection: ClientConnection) -> dict[str, object]:

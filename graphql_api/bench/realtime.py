@@ -39,6 +39,9 @@ from websockets.typing import Subprotocol
 from graphql_api.bench.processes import free_port
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
+# How long the second worker may take to start accepting; connections opened per probe.
+START_SECONDS = 60
+BATCH = 8
 MEMBER = "M-100001"
 APPLY = (
     "mutation ($member: String!) { applyForLoan(input: {memberNumber: $member,"
@@ -155,6 +158,23 @@ async def subscribe(connection: ClientConnection, op_id: str, query: str, **vari
     await connection.send(json.dumps(message))
 
 
+async def connections_on_both_workers(
+    base_url: str, key: str
+) -> list[tuple[ClientConnection, int]]:
+    """A batch of connections whose acks name two worker pids. The kernel hands each accept
+    to whichever worker waits first (and the second may still be starting), so batches are
+    opened concurrently until one spans both."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        batch = await asyncio.gather(*(open_subscriber(base_url, key) for _ in range(BATCH)))
+        if len({pid for _, pid in batch}) == 2:
+            return list(batch)
+        for connection, _ in batch:
+            await connection.close()
+        assert time.monotonic() < deadline, "every connection landed on the same worker"
+        await asyncio.sleep(0.5)
+
+
 def loan_id(global_id: str) -> str:
     return base64.b64decode(global_id).decode().split(":", 1)[1]
 
@@ -194,7 +214,10 @@ def percentiles(values: list[float]) -> str:
 
 
 async def latency(base_url: str, key: str, subscribers: int, mutations: int) -> None:
-    opened = [await open_subscriber(base_url, key) for _ in range(subscribers)]
+    for connection, _ in await connections_on_both_workers(base_url, key):
+        await connection.close()  # both workers are up and accepting
+    # Opened concurrently: the kernel hands each accept to whichever worker waits first.
+    opened = await asyncio.gather(*(open_subscriber(base_url, key) for _ in range(subscribers)))
     pids = [pid for _, pid in opened]
     spread = {pid: pids.count(pid) for pid in sorted(set(pids))}
     print(f"{subscribers} subscribers, per worker pid: {spread}")
