@@ -157,6 +157,17 @@ def test_graphql_query_masks_emails_for_agents(api_url: str, api_keys: dict[Role
     assert masked["member"]["email"] != clear["member"]["email"]
 
 
+def test_agent_reads_no_audit_rows_through_nested_fields(
+    api_url: str, api_keys: dict[Role, str]
+) -> None:
+    """The policy's row filter holds on the MCP path too (its loaders are the viewer's)."""
+    query = {"query": '{ member(memberNumber: "M-100001") { auditLogs { totalCount } } }'}
+    agent = payload(call_http(api_url, api_keys[Role.AGENT], "graphql_query", query))
+    staff = payload(call_http(api_url, api_keys[Role.ADVISOR], "graphql_query", query))
+    assert agent["member"]["auditLogs"]["totalCount"] == 0
+    assert staff["member"]["auditLogs"]["totalCount"] > 0
+
+
 def test_graphql_query_reports_graphql_errors_typed(
     api_url: str, api_keys: dict[Role, str]
 ) -> None:

@@ -133,7 +133,7 @@ def _context(caller: Caller) -> Context:
         settings=services.settings,
         sessionmaker=services.sessionmaker,
         db=db,
-        loaders=Loaders(db, viewer.member_id),
+        loaders=Loaders(db, viewer=viewer),
         viewer=viewer,
         request_id=caller.request_id,
         sentiment_model=services.sentiment_model,
