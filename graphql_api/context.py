@@ -27,14 +27,16 @@ class Context(BaseContext):
     sentiment_model: SentimentModel
     # None when no provider is configured: syncMember then reports UPSTREAM_UNAVAILABLE.
     pension_client: PensionClient | None
-    # The authenticated caller (None only where no authentication runs, e.g. unit tests).
+    # The authenticated caller. None only before authentication (a WebSocket before
+    # `connection_init`, the GraphiQL page): then every root field is FORBIDDEN and the
+    # loaders read no rows (auth/policy.py `read_scope`).
     viewer: Viewer | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
-        # The policy decides what the loaders read, however the caller built them (e.g.
-        # `Loaders(db, member_id)` would let an AGENT key read audit rows).
-        if self.viewer is not None and self.loaders.scope != policy.read_scope(self.viewer):
+        # The policy decides what the loaders read, however the caller built them (loaders
+        # built without this viewer would read nothing, or, before, too much).
+        if self.loaders.scope != policy.read_scope(self.viewer):
             self.loaders = Loaders(self.db, viewer=self.viewer)
 
     @property
@@ -42,13 +44,9 @@ class Context(BaseContext):
         """Stamped on audit rows."""
         return self.viewer.actor if self.viewer else "anonymous"
 
-    @property
-    def member_scope(self) -> int | None:
-        return policy.member_scope(self.viewer)
-
     def refresh_loaders(self) -> None:
         """Drop every cached row: called after a mutation commits."""
-        self.loaders = Loaders(self.db, self.member_scope, viewer=self.viewer)
+        self.loaders = Loaders(self.db, viewer=self.viewer)
 
 
 Info = strawberry.Info[Context, None]

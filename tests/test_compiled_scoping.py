@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from graphql_api import models
-from graphql_api.auth.policy import RowScope, read_scope
+from graphql_api.auth.policy import NO_ROWS, RowScope, read_scope
 from graphql_api.auth.service import Viewer
 from graphql_api.compiled.sql import StatementBuilder, table_of
 from graphql_api.db import to_async_url
@@ -77,7 +77,16 @@ def test_compiled_scoping_selects_the_policy_rows_of_each_role(
 
 
 def test_unscoped_statements_add_no_condition() -> None:
-    assert StatementBuilder().owned(models.Feedback, "t") == "TRUE"
+    admin = read_scope(_viewer(Role.ADMIN))
+    assert StatementBuilder(admin).owned(models.Feedback, "t") == "TRUE"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_no_viewer_compiles_to_no_rows(demo_loaded: str, model: type[Base]) -> None:
+    """Fail closed, like the policy: a statement built without a viewer reads nothing."""
+    assert StatementBuilder(NO_ROWS).owned(model, "t") == "FALSE"
+    compiled, expected = asyncio.run(_both(demo_loaded, model, read_scope(None)))
+    assert compiled == expected == set()
 
 
 def test_unreadable_models_read_no_rows_scoped_or_not() -> None:

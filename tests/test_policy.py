@@ -1,6 +1,7 @@
 """The authorization policy (graphql_api/auth/policy.py) on its own, without GraphQL: every
 (action, role) cell of `can`, `require`'s refusal, each model's row filter run against the
-demo data, masking, and a service called directly refusing a role the policy refuses."""
+demo data (no viewer: no rows), masking, and a service called directly refusing a role the
+policy refuses."""
 
 import asyncio
 import uuid
@@ -114,6 +115,7 @@ def test_member_scope_and_loaded_rows() -> None:
     assert not policy.may_see_member_row(member, MEMBER_ID + 1)
     assert not policy.may_see_member_row(member, None)
     assert policy.may_see_member_row(viewer(Role.AGENT), MEMBER_ID + 1)
+    assert not policy.may_see_member_row(None, MEMBER_ID)
 
 
 def _run(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -151,13 +153,15 @@ def test_row_filters_on_the_demo_data(demo_loaded: str, model: type[Base]) -> No
 
     assert _filtered_ids(demo_loaded, viewer(Role.MEMBER, MEMBER_ID), model) == own
     assert _filtered_ids(demo_loaded, viewer(Role.ADMIN), model) == set(owners)
-    assert _filtered_ids(demo_loaded, None, model) == set(owners)
+    assert _filtered_ids(demo_loaded, None, model) == set()  # no viewer: fail closed
     agent_sees = _filtered_ids(demo_loaded, viewer(Role.AGENT), model)
     assert agent_sees == (set() if model is models.AuditLog else set(owners))
 
 
 def test_read_scope_carries_the_row_filters() -> None:
-    assert policy.read_scope(None).unrestricted
+    assert policy.read_scope(None) == policy.NO_ROWS
+    assert not policy.NO_ROWS.unrestricted
+    assert not any(policy.NO_ROWS.may_read(model) for model in OWNERS)
     assert policy.read_scope(viewer(Role.ADVISOR)).unrestricted
     assert policy.read_scope(viewer(Role.AGENT)).unreadable == {models.AuditLog}
     member = policy.read_scope(viewer(Role.MEMBER, MEMBER_ID))

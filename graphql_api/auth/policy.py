@@ -112,37 +112,52 @@ def sees_masked(viewer: Viewer | None, model: type[Any], attribute: str) -> bool
 
 
 def member_scope(viewer: Viewer | None) -> int | None:
-    """The only member whose rows `viewer` may read; None: no member restriction."""
+    """The only member whose rows `viewer` may read; None: no member restriction. Says
+    nothing about a missing viewer (which reads no rows at all): use `read_scope`."""
     return viewer.member_id if viewer is not None else None
 
 
 @dataclass(frozen=True)
 class RowScope:
     """What one viewer may read, as plain data: loaders and the compiled read path carry it
-    instead of the viewer. Build it with `read_scope`."""
+    instead of the viewer. Only `read_scope` builds one."""
 
     # Only this member's rows (a MEMBER key); None: every member's.
     member_id: int | None = None
     # Models of which not one row may be read.
     unreadable: frozenset[type[Any]] = frozenset()
+    # No viewer at all: not one row of any model (fail closed, whoever forgot to authenticate).
+    nothing: bool = False
 
     @property
     def unrestricted(self) -> bool:
-        return self.member_id is None and not self.unreadable
+        return not self.nothing and self.member_id is None and not self.unreadable
+
+    @property
+    def shape(self) -> tuple[bool, bool, frozenset[type[Any]]]:
+        """Everything but the member's id: what the text of a compiled statement depends on
+        (the member itself is a bound value)."""
+        return self.nothing, self.member_id is not None, self.unreadable
+
+    def may_read(self, model: type[Any]) -> bool:
+        """Whether any row of `model` may be read at all (`row_filter` narrows which)."""
+        return not self.nothing and model not in self.unreadable
 
     def row_filter(self, model: type[Any]) -> ColumnElement[bool]:
-        if model in self.unreadable:
+        if not self.may_read(model):
             return false()
         return owned_by(model, self.member_id)
 
 
-UNRESTRICTED = RowScope()
+# What a request without a viewer reads: nothing. Every transport authenticates before it
+# reads; a path that forgot to gets empty answers, never every row.
+NO_ROWS = RowScope(nothing=True)
 
 
 def read_scope(viewer: Viewer | None) -> RowScope:
-    """The rows `viewer` may read. No viewer (no authentication runs, e.g. a CLI) reads all."""
+    """The rows `viewer` may read; no viewer reads none (`NO_ROWS`)."""
     if viewer is None:
-        return UNRESTRICTED
+        return NO_ROWS
     unreadable = frozenset(
         model for model, action in READ_ACTION_OF.items() if not can(viewer, action)
     )
@@ -177,6 +192,8 @@ def owned_by(model: type[Any], member_id: int | None) -> ColumnElement[bool]:
 
 def may_see_member_row(viewer: Viewer | None, member_id: int | None) -> bool:
     """The row filter for one already-loaded row (e.g. an event): a MEMBER key sees only
-    rows of its own member."""
+    rows of its own member; no viewer sees none, as `read_scope`."""
+    if viewer is None:
+        return False
     scope = member_scope(viewer)
     return scope is None or scope == member_id

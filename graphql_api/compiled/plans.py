@@ -1,8 +1,8 @@
 """Per request: from (query, operation, variables, viewer) to one statement and its values.
 
 The statement text depends only on the document, the operation, the viewer's role, the shape
-of its row scope (auth/policy.py `read_scope`: member-scoped or not, which models it may not
-read), the *shape* of the arguments (is `after` given, which filters, which type a global id
+of its row scope (auth/policy.py `RowScope.shape`: member-scoped or not, which models it may
+not read), the *shape* of the arguments (is `after` given, which filters, which type a global id
 names) and the @include/@skip outcomes; it is compiled once per such signature and kept with the
 prepared document. Values (member numbers, page sizes, cursor positions, filter values, the
 viewer's member) are bound, so asyncpg's prepared-statement cache sees one text per plan.
@@ -78,8 +78,7 @@ def plan_request(
     if _cost(prepared, variables, included, interpreted) > settings.max_query_nodes:
         return None  # the resolvers refuse it: QUERY_TOO_COMPLEX
     # The role decides the masking, the scope's shape the row filters (its member is bound).
-    shape = (scope.member_id is not None, scope.unreadable)
-    signature = (viewer.role, shape, tuple(i.shape for i in interpreted), included)
+    signature = (viewer.role, scope.shape, tuple(i.shape for i in interpreted), included)
     plan = prepared.plans.get(signature, _NOT_COMPILED)
     if plan is _NOT_COMPILED:
         plan = _compile(prepared, variables, viewer, interpreted, scope)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import InstrumentedAttribute
 
-from graphql_api.auth.policy import UNRESTRICTED, RowScope
+from graphql_api.auth.policy import RowScope
 from graphql_api.compiled.base import Fallback, ParamRef, SlotValue, ViewerMember
 from graphql_api.kit.batch_queries import ToMany
 from graphql_api.kit.pagination import Ordering
@@ -29,12 +29,11 @@ _SQL_TYPES = {datetime: "timestamptz", int: "bigint", str: "text"}
 class StatementBuilder:
     """Builds one statement: fresh aliases, numbered parameters, the viewer's scope.
 
-    Only the shape of `scope` enters the text (member-scoped or not, which models are
-    unreadable: both follow from the role); the member itself is a bound parameter."""
+    Only `scope.shape` enters the text (member-scoped or not, which models are unreadable:
+    both follow from the role); the member itself is a bound parameter."""
 
-    def __init__(self, scope: RowScope = UNRESTRICTED) -> None:
-        self.scoped = scope.member_id is not None
-        self.unreadable = scope.unreadable
+    def __init__(self, scope: RowScope) -> None:
+        self.scope = scope
         self.params: list[ParamRef] = []
         self._numbers: dict[ParamRef, int] = {}
         self._aliases = 0
@@ -57,9 +56,9 @@ class StatementBuilder:
     def owned(self, model: type[Base], alias: str) -> str:
         """The authorization policy's row filter (graphql_api/auth/policy.py `RowScope`), as
         SQL on `alias`; tests/test_compiled_scoping.py holds the two to the same rows."""
-        if model in self.unreadable:
+        if not self.scope.may_read(model):
             return "FALSE"
-        if not self.scoped:
+        if self.scope.member_id is None:
             return "TRUE"
         member = self.bind(ViewerMember(), "bigint")
         if model is Member:

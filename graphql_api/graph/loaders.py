@@ -29,14 +29,19 @@ class Loaders:
     binds to the loop in __init__), i.e. in the async context getter."""
 
     def __init__(
-        self, db: RequestDatabase, member_scope: int | None = None, *, viewer: Viewer | None = None
+        self, db: RequestDatabase, _old_member_scope: object = None, *, viewer: Viewer | None = None
     ) -> None:
-        """Pass the request's `viewer`: its rows are what the authorization policy lets it
-        read (its member's only for a MEMBER key, no audit rows for an AGENT key). Without a
-        viewer, `member_scope` alone restricts the rows to one member's."""
+        """Every batch reads what the authorization policy lets `viewer` read (its member's
+        rows only for a MEMBER key, no audit rows for an AGENT key); no viewer reads nothing.
+
+        The second positional argument is ignored: it was `member_scope`, and a member id is
+        not a viewer, so it grants nothing. It is accepted only until its last callers
+        (mcp_server/execute.py, realtime/context.py) pass `viewer=`; Context rebuilds their
+        loaders from its viewer meanwhile."""
+        del _old_member_scope
         self._db = db
         # Every batch query is restricted in SQL to what this request may see.
-        self.scope = read_scope(viewer) if viewer is not None else RowScope(member_scope)
+        self.scope: RowScope = read_scope(viewer)
         lookups = [*relation_specs.ALL_LOOKUPS, *(r.lookup for r in relation_specs.ALL_TO_ONE)]
         self._lookups = {spec.key: self._lookup_loader(spec) for spec in lookups}
         self._pages = {rel.key: self._page_loader(rel) for rel in relation_specs.ALL_TO_MANY}

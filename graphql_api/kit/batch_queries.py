@@ -3,6 +3,8 @@ queries that load them for many parents at once.
 
 A relation names the parent attribute that holds the key and the target column it matches.
 Dataloaders (GraphQL side) and, later, a whole-query SQL planner read the same specs.
+Every query takes the reader's `RowScope` (auth/policy.py) with no default: a caller that
+forgets it gets a type error, not every row.
 """
 
 from collections import defaultdict
@@ -15,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from graphql_api.auth.policy import UNRESTRICTED, RowScope
+from graphql_api.auth.policy import RowScope
 from graphql_api.kit.pagination import Ordering, PageRequest
 from graphql_api.kit.text import storable
 from graphql_api.models import Base
@@ -40,13 +42,13 @@ class ByKey:
     def model(self) -> type[Base]:
         return cast(type[Base], self.column.class_)
 
-    def statement(self, scope: RowScope = UNRESTRICTED) -> Select[Any]:
+    def statement(self, scope: RowScope) -> Select[Any]:
         # `= ANY($1)` keeps one SQL text for every batch size (asyncpg caches statements).
         keys = bindparam("keys", type_=_key_array_type(self.column))
         return select(self.model).where(self.column == func.any(keys), scope.row_filter(self.model))
 
     async def load(
-        self, session: AsyncSession, keys: Sequence[Any], scope: RowScope = UNRESTRICTED
+        self, session: AsyncSession, keys: Sequence[Any], scope: RowScope
     ) -> list[Any | None]:
         # Keys PostgreSQL cannot even compare (NUL, lone surrogates) match no row.
         searchable = [k for k in keys if not isinstance(k, str) or storable(k)]
@@ -96,7 +98,7 @@ class ToMany:
     def key(self) -> str:
         return f"{self.model.__tablename__}.{self.foreign_key.key}:{self.name}"
 
-    def page_statement(self, request: PageRequest, scope: RowScope = UNRESTRICTED) -> Select[Any]:
+    def page_statement(self, request: PageRequest, scope: RowScope) -> Select[Any]:
         """One LATERAL subquery per parent: each parent gets its own LIMIT on the
         (foreign key, created_at DESC, id DESC) index, in a single statement."""
         parent_ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
@@ -114,7 +116,7 @@ class ToMany:
         session: AsyncSession,
         parent_ids: Sequence[int],
         request: PageRequest,
-        scope: RowScope = UNRESTRICTED,
+        scope: RowScope,
     ) -> list[list[Any]]:
         result = await session.scalars(
             self.page_statement(request, scope), {"parent_ids": parent_ids}
@@ -124,7 +126,7 @@ class ToMany:
             grouped[getattr(row, self.foreign_key.key)].append(row)
         return [grouped.get(parent_id, []) for parent_id in parent_ids]
 
-    def count_statement(self, scope: RowScope = UNRESTRICTED) -> Select[Any]:
+    def count_statement(self, scope: RowScope) -> Select[Any]:
         ids = bindparam("parent_ids", type_=ARRAY(BigInteger))
         return (
             select(self.foreign_key, func.count())
@@ -133,7 +135,7 @@ class ToMany:
         )
 
     async def load_counts(
-        self, session: AsyncSession, parent_ids: Sequence[int], scope: RowScope = UNRESTRICTED
+        self, session: AsyncSession, parent_ids: Sequence[int], scope: RowScope
     ) -> list[int]:
         result = await session.execute(
             self.count_statement(scope), {"parent_ids": list(parent_ids)}

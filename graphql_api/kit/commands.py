@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from graphql_api.auth import policy
 from graphql_api.auth.service import Viewer
 from graphql_api.kit.errors import CommandRefusedError, ErrorCode, Problem
 
@@ -28,11 +27,6 @@ class RequestMeta:
     def actor(self) -> str:
         """Stamped on audit rows."""
         return self.viewer.actor if self.viewer is not None else "anonymous"
-
-    @property
-    def member_scope(self) -> int | None:
-        """Set for MEMBER keys: commands may only touch this member's rows."""
-        return policy.member_scope(self.viewer)
 
 
 class CommandInput(BaseModel):
