@@ -29,17 +29,19 @@ async def http_session(
             yield client
 
 
-def stdio_parameters(database_url: str, token: str) -> StdioServerParameters:
+def stdio_parameters(database_url: str, token: str, **settings: str) -> StdioServerParameters:
+    """`finance-api mcp` on `database_url` as `token`; `settings` are extra environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FINANCE_API_", "TEST_"))}
-    env |= {"DATABASE_URL": database_url, "FINANCE_API_KEY": token}
+    env |= {"DATABASE_URL": database_url, "FINANCE_API_KEY": token, **settings}
     return StdioServerParameters(
         command=sys.executable, args=["-m", "graphql_api.runtime.cli", "mcp"], env=env
     )
 
 
 @asynccontextmanager
-async def stdio_session(database_url: str, token: str) -> AsyncIterator[Client]:
-    async with Client(stdio_parameters(database_url, token), read_timeout_seconds=60) as client:
+async def stdio_session(database_url: str, token: str, **settings: str) -> AsyncIterator[Client]:
+    parameters = stdio_parameters(database_url, token, **settings)
+    async with Client(parameters, read_timeout_seconds=60) as client:
         yield client
 
 

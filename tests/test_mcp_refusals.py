@@ -50,6 +50,27 @@ def test_member_key_reads_only_its_own_member(api_url: str, api_keys: dict[Role,
     assert [e["node"]["memberNumber"] for e in found["edges"]] == [MEMBER_KEY_OWNER]
 
 
+def test_member_key_may_not_judge_another_members_prediction(
+    api_url: str, api_keys: dict[Role, str], demo_loaded: str
+) -> None:
+    others = payload(
+        call_http(
+            api_url,
+            api_keys[Role.ADMIN],
+            "graphql_query",
+            {
+                "query": '{ predictions(first: 1, filter: {memberNumber: "M-100001"}) '
+                "{ edges { node { id } } } }"
+            },
+        )
+    )["predictions"]["edges"]
+    before = row_counts(demo_loaded)
+    arguments = {"predictionId": others[0]["node"]["id"], "isCorrect": False}
+    refused = call_http(api_url, api_keys[Role.MEMBER], "submit_feedback", arguments)
+    assert error_codes(refused) == ["NOT_FOUND"]
+    assert row_counts(demo_loaded) == before
+
+
 def test_agent_may_not_list_the_audit_log(api_url: str, api_keys: dict[Role, str]) -> None:
     token = api_keys[Role.AGENT]
     names = {t.name for t in with_http(api_url, token, lambda c: c.list_tools()).tools}

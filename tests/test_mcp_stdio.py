@@ -10,6 +10,7 @@ import pytest
 from mcp.types import CallToolResult, ListToolsResult
 
 from graphql_api.models import Role
+from tests.api_keys import create_api_key, revoke_api_key
 from tests.db_counts import row_counts
 from tests.mcp_client import error_codes, payload, stdio_session
 
@@ -60,6 +61,25 @@ def test_stdio_write_is_audited(
     after = row_counts(demo_loaded)
     assert after["predictions"] == before["predictions"] + 1
     assert after["audit_logs"] == before["audit_logs"] + 1
+
+
+def test_stdio_key_revocation_takes_effect_within_the_cache_time(
+    app_database_url: str, demo_loaded: str
+) -> None:
+    token = create_api_key(demo_loaded, Role.ADVISOR, label="stdio-revocation")
+    query = {"query": "{ members(first: 1) { totalCount } }"}
+
+    async def session() -> tuple[CallToolResult, CallToolResult]:
+        cache = {"FINANCE_API_API_KEY_CACHE_SECONDS": "0.2"}
+        async with stdio_session(app_database_url, token, **cache) as client:
+            before = await client.call_tool("graphql_query", query)
+            await asyncio.to_thread(revoke_api_key, demo_loaded, token)
+            await asyncio.sleep(0.5)
+            return before, await client.call_tool("graphql_query", query)
+
+    before, after = asyncio.run(session())
+    assert payload(before)["members"]["totalCount"] > 0
+    assert error_codes(after) == ["UNAUTHENTICATED"]
 
 
 def test_stdio_refuses_to_start_without_a_valid_key(app_database_url: str) -> None:
