@@ -7,7 +7,7 @@ registers with the worker's hub BEFORE reading any backlog (no gap) and de-dupli
 field resolution from the viewer, as for queries.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -191,15 +191,15 @@ async def _deliver(
     inbox: Inbox,
     backlog: list[AuditEvent],
     build: Callable[[AuditEvent], T],
-) -> AsyncIterator[T]:
-    delivered = {event.id for event in backlog}
+) -> AsyncGenerator[T, None]:
+    delivered = {missed.id for missed in backlog}
     try:
-        for event in backlog:
+        for missed in backlog:
             # Fresh loaders per event; graphql-core resolves and sends the event before the
             # generator resumes, so its pooled connection goes back right after.
             db = context.fresh_event_scope()
             try:
-                yield build(event)
+                yield build(missed)
             finally:
                 await db.close()
         while (event := await inbox.next_event()) is not None:

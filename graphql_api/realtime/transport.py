@@ -56,20 +56,6 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from error
 
 
-class SubscriptionTransport:
-    """Mixed into the GraphQL router (runtime/app.py)."""
-
-    websocket_adapter_class = TextWebSocketAdapter
-    graphql_transport_ws_handler_class = None  # set below, once the handler is defined
-
-    async def on_ws_connect(self, context: Context) -> dict[str, object]:
-        viewer = await _viewer_from(context)
-        if viewer is None:
-            raise ConnectionRejectionError
-        context.viewer = viewer
-        return {"pid": os.getpid()}
-
-
 async def _viewer_from(context: Context) -> Viewer | None:
     params = getattr(context, "connection_params", None) or {}
     token = _token(params)
@@ -190,4 +176,16 @@ def _is_other_than_subscription(query: str, operation_name: str | None) -> bool:
     return len(chosen) == 1 and chosen[0].operation is not OperationType.SUBSCRIPTION
 
 
-SubscriptionTransport.graphql_transport_ws_handler_class = FinanceTransportWSHandler  # type: ignore[assignment]
+class SubscriptionTransport:
+    """Mixed into the GraphQL router (runtime/app.py)."""
+
+    # Any: strawberry's own annotations are generic over the view's type parameters.
+    websocket_adapter_class: Any = TextWebSocketAdapter
+    graphql_transport_ws_handler_class: Any = FinanceTransportWSHandler
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        viewer = await _viewer_from(context)
+        if viewer is None:
+            raise ConnectionRejectionError
+        context.viewer = viewer
+        return {"pid": os.getpid()}
