@@ -180,9 +180,17 @@ def _create_command() -> CreateMemberCommand:
     )
 
 
-def test_a_service_called_directly_refuses_an_agent(demo_loaded: str) -> None:
-    """No GraphQL guard in front: the service itself asks the policy, before any write."""
-    meta = RequestMeta(request_id="policy-test", viewer=viewer(Role.AGENT))
+@pytest.mark.parametrize(
+    "who",
+    [viewer(Role.AGENT), viewer(Role.MEMBER, MEMBER_ID), None],
+    ids=["agent", "member", "no-viewer"],
+)
+def test_a_service_called_directly_refuses_a_forbidden_caller(
+    demo_loaded: str, who: Viewer | None
+) -> None:
+    """No GraphQL guard in front: the service itself asks the policy, before any write. A
+    RequestMeta without a viewer (no authentication ran) is refused like a forbidden role."""
+    meta = RequestMeta(request_id="policy-test", viewer=who)
     before = row_counts(demo_loaded)
 
     async def create(session: AsyncSession) -> int:
