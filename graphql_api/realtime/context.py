@@ -23,13 +23,11 @@ from graphql_api.request_db import RequestDatabase
 class SubscriptionContext(Context):
     engine: AsyncEngine | None = None
     hub: AuditHub | None = None
-    # Called by a subscription whose queue overflowed: the connection decides how to end.
-    on_slow_consumer: Any = None
     # The operation's hub registrations: removed when the operation ends, however it ends.
     subscriptions: list[Subscription] = dataclasses.field(default_factory=list)
 
-    def for_operation(self, on_slow_consumer: Any) -> "SubscriptionContext":
-        return dataclasses.replace(self, on_slow_consumer=on_slow_consumer, subscriptions=[])
+    def for_operation(self) -> "SubscriptionContext":
+        return dataclasses.replace(self, subscriptions=[])
 
     def release_subscriptions(self) -> None:
         if self.hub is not None:

@@ -47,12 +47,11 @@ class TooManySubscriptionsError(Exception):
 
 @dataclass(eq=False)
 class Subscription:
-    """One subscriber's inbox. `on_overflow` runs (once) when an event does not fit."""
+    """One subscriber's inbox; `overflowed` once an event found it full for too long."""
 
     key_id: int
     accepts: Callable[[AuditEvent], bool]
     queue: asyncio.Queue[AuditEvent]
-    on_overflow: Callable[[], None]
     overflowed: bool = False
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,7 +68,6 @@ class Subscription:
     def overflow(self) -> None:
         self.overflowed = True
         self.wakeup.set()
-        self.on_overflow()
 
     async def next_event(self) -> AuditEvent | None:
         """The next event, or None once this subscription has overflowed."""
@@ -109,7 +107,10 @@ class AuditHub:
         self._pending_ready = asyncio.Event()
         self._recent: deque[int] = deque(maxlen=RECENT_IDS)
         self._recent_set: set[int] = set()
+        # The highest id announced; and the highest id at the time the worker started to
+        # listen, below which nothing is ever replayed (it was never this worker's news).
         self.highest_id = 0
+        self.floor = 0
         self._task: asyncio.Task[None] | None = None
 
     # -- subscribers ---------------------------------------------------------------------------
@@ -118,12 +119,11 @@ class AuditHub:
         self,
         key_id: int,
         accepts: Callable[[AuditEvent], bool],
-        on_overflow: Callable[[], None],
     ) -> Subscription:
         """Register a subscriber of `key_id`'s; events arrive from now on. `remove` it."""
         if self._per_key[key_id] >= self.per_key_limit:
             raise TooManySubscriptionsError
-        subscription = Subscription(key_id, accepts, asyncio.Queue(self.queue_size), on_overflow)
+        subscription = Subscription(key_id, accepts, asyncio.Queue(self.queue_size))
         self._per_key[key_id] += 1
         self._subscriptions.add(subscription)
         return subscription
@@ -200,15 +200,17 @@ class AuditHub:
             self._recent.append(audit_id)
             self._recent_set.add(audit_id)
 
+    def set_floor(self, latest_id: int) -> None:
+        self.floor = latest_id
+        self.highest_id = max(self.highest_id, latest_id)
+
     async def replay_after_reconnect(self) -> None:
         """The listener was down: announce rows it may have missed (ids already dispatched
         are skipped), as if their notifications had arrived."""
-        if self.highest_id == 0:
-            return
         async with AsyncSession(self._engine) as session:
             missed = await session.scalars(
                 select(AuditLog.id)
-                .where(AuditLog.id > self.highest_id - RECONNECT_OVERLAP)
+                .where(AuditLog.id > max(self.floor, self.highest_id - RECONNECT_OVERLAP))
                 .order_by(AuditLog.id)
                 .limit(RECONNECT_REPLAY_LIMIT)
             )

@@ -76,6 +76,10 @@ class AuditListener:
             if replay:
                 logger.info("audit listener reconnected; replaying missed rows")
                 await self._hub.replay_after_reconnect()
+            else:
+                # Rows committed before this worker listened are never replayed as new.
+                latest = await connection.fetchval("SELECT coalesce(max(id), 0) FROM audit_logs")
+                self._hub.set_floor(int(latest))
             # The termination callback is the usual signal; the ping finds a socket that died
             # silently (a host gone, a cut network) within LIVENESS_SECONDS or so.
             while not lost.is_set():

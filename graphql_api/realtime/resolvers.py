@@ -8,7 +8,7 @@ field resolution from the viewer, as for queries.
 """
 
 from collections.abc import AsyncGenerator, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy import ColumnElement, and_, select
@@ -165,7 +165,7 @@ async def _subscribe(
     assert context.viewer is not None
     hub = context.hub
     try:
-        inbox = hub.add(context.viewer.key_id, accepts, context.on_slow_consumer or _ignore)
+        inbox = hub.add(context.viewer.key_id, accepts)
     except TooManySubscriptionsError:
         raise TooManySubscriptionsPublicError(
             f"This API key already has {hub.per_key_limit} subscriptions on this server;"
@@ -217,7 +217,3 @@ async def _deliver(
         )
     finally:
         context.release_subscriptions()
-
-
-def _ignore(*_args: Any) -> None:
-    return None

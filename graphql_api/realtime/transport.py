@@ -123,7 +123,7 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """strawberry's, with a context per operation and subscriptions only."""
-        context = self.context.for_operation(on_slow_consumer=None)
+        context = self.context.for_operation()
         try:
             if _is_other_than_subscription(operation.query, operation.operation_name):
                 error = GraphQLError(NOT_ALLOWED, extensions={"code": "OPERATION_NOT_ALLOWED"})
