@@ -18,6 +18,7 @@ from typing import Any, Protocol, cast
 import strawberry
 from strawberry.extensions.field_extension import FieldExtension, SyncExtensionResolver
 
+from graphql_api.auth import policy
 from graphql_api.context import Info
 from graphql_api.graph.connection import After, First
 from graphql_api.graph.mapping import row_type
@@ -175,11 +176,14 @@ class _MaskFor(FieldExtension):
 def masked(
     description: str,
     *,
-    roles: frozenset[Role],
+    model: type[Base],
+    attribute: str,
     python: Callable[[Any], Any],
     sql: Callable[[str], str],
 ) -> Any:
-    kind = Masked(roles, python, sql)
+    """`model.attribute`, shown through `python`/`sql` to the roles the authorization
+    policy masks it for (graphql_api/auth/policy.py MASKED): the policy is the only list."""
+    kind = Masked(policy.masked_for(model, attribute), python, sql)
     return _declared(kind, description, extensions=[_MaskFor(kind)])
 
 

@@ -8,7 +8,6 @@ from strawberry import relay
 
 from graphql_api import models, relation_specs
 from graphql_api.audit.types import AuditLogConnection
-from graphql_api.auth.policy import masked_for
 from graphql_api.graph.connection import CountedConnection
 from graphql_api.graph.declare import column, computed, connection, masked, to_one
 from graphql_api.graph.enums import MemberStatus
@@ -56,7 +55,8 @@ class Member(NodeRow):
     email: str | None = masked(
         "Contact email address; null when unknown (e.g. synced from the provider)."
         " Masked (a***@example.org) for AGENT keys.",
-        roles=masked_for(models.Member, "email"),
+        model=models.Member,
+        attribute="email",
         python=mask_email,
         sql=mask_email_sql,
     )
