@@ -203,3 +203,20 @@ async def test_an_active_subscription_keeps_the_connection_open(
         assert json.loads(json.dumps(ws.ack))["pid"] > 0
     with pytest.raises(websockets.ConnectionClosed):
         await ws.connection.send("{}")
+
+
+@pytest.mark.asyncio
+async def test_the_cost_limit_applies_to_subscription_documents(
+    sub_url: str, api_keys: dict[Role, str]
+) -> None:
+    fans = " ".join(
+        f"p{n}: predictions(first: 100) {{ edges {{ node {{ id }} }} }}" for n in range(12)
+    )
+    costly = (
+        "subscription { auditEvents { member { loanApplications(first: 100) {"
+        f" edges {{ node {{ member {{ {fans} }} }} }} }} }} }} }}"
+    )
+    async with WsClient.connect(sub_url, api_keys[Role.ADMIN]) as ws:
+        await ws.subscribe("costly", costly)
+        message = await ws.next_message("costly")
+    assert error_codes(message) == ["QUERY_TOO_COMPLEX"]

@@ -22,7 +22,7 @@ from contextlib import suppress
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -39,6 +39,7 @@ from graphql_api.auth.service import Viewer, authenticate, looks_like_token
 from graphql_api.context import Context
 from graphql_api.realtime.context import SubscriptionContext
 from graphql_api.request_db import RequestDatabase
+from graphql_api.security.cost import estimate_nodes, too_complex
 
 IDLE_CLOSE_CODE = 4000
 INVALID_MESSAGE_CODE = 4400
@@ -125,9 +126,8 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """strawberry's, with a context per operation and subscriptions only."""
         context = self.context.for_operation()
         try:
-            if _is_other_than_subscription(operation.query, operation.operation_name):
-                error = GraphQLError(NOT_ALLOWED, extensions={"code": "OPERATION_NOT_ALLOWED"})
-                await operation.send_initial_errors([error])
+            if (refusal := self._refusal(operation)) is not None:
+                await operation.send_initial_errors([refusal])
                 return
             result_source = await self.schema.stream(
                 operation.query,
@@ -148,6 +148,31 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             context.release_subscriptions()
             await context.db.close()
 
+    def _refusal(self, operation: Operation[Context, None]) -> GraphQLError | None:
+        """Queries and mutations are refused here; so are subscriptions over the cost limit
+        (the QueryCostLimit extension only stops queries and mutations). A document that
+        does not parse or validate is left to strawberry, which says why."""
+        try:
+            document = parse(operation.query, max_tokens=self.context.settings.max_query_tokens)
+        except GraphQLError:
+            return None
+        chosen = get_operation_ast(document, operation.operation_name)
+        if chosen is None:
+            return None
+        if chosen.operation is not OperationType.SUBSCRIPTION:
+            return GraphQLError(NOT_ALLOWED, extensions={"code": "OPERATION_NOT_ALLOWED"})
+        limit = self.context.settings.max_query_nodes
+        try:
+            estimate = estimate_nodes(
+                self.schema._schema,  # type: ignore[attr-defined]
+                document,
+                operation.operation_name,
+                operation.variables,
+            )
+        except Exception:  # an invalid document: validation reports it
+            return None
+        return too_complex(estimate, limit) if estimate is not None and estimate > limit else None
+
 
 def _well_formed(message: object) -> bool:
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -158,22 +183,6 @@ def _well_formed(message: object) -> bool:
         payload = message.get("payload")
         return isinstance(payload, dict) and isinstance(payload.get("query"), str)
     return True
-
-
-def _is_other_than_subscription(query: str, operation_name: str | None) -> bool:
-    """True for a document whose chosen operation is a query or mutation. Documents that do
-    not parse are left to strawberry (which closes with 4400)."""
-    try:
-        document = parse(query, max_tokens=10_000)
-    except GraphQLError:
-        return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [
-        o
-        for o in operations
-        if operation_name is None or (o.name and o.name.value == operation_name)
-    ]
-    return len(chosen) == 1 and chosen[0].operation is not OperationType.SUBSCRIPTION
 
 
 class SubscriptionTransport:
