@@ -5,7 +5,9 @@
   payload names the worker process (`pid`).
 - Only `subscription` operations: a query or mutation gets an `error` message with code
   OPERATION_NOT_ALLOWED (they must use HTTP POST, where the guard, deadline, rate limit and
-  caches apply). Depth, alias, token and cost limits are schema extensions: they apply here.
+  caches apply). The depth, alias and token limits (schema extensions) apply as over HTTP;
+  the cost limit is checked here, before the subscription starts (its extension only stops
+  queries and mutations).
 - Each operation gets its own context (realtime/context.py) and the hub registrations it made
   are removed when it ends, however it ends.
 - A message that is not a JSON object of the protocol's shape closes with 4400; strawberry
@@ -30,6 +32,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.types.graphql import OperationType as StrawberryOperationType
@@ -42,7 +45,6 @@ from graphql_api.request_db import RequestDatabase
 from graphql_api.security.cost import estimate_nodes, too_complex
 
 IDLE_CLOSE_CODE = 4000
-INVALID_MESSAGE_CODE = 4400
 NOT_ALLOWED = "Only subscriptions run over WebSocket: send queries and mutations as HTTP POST."
 
 
@@ -140,9 +142,12 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             async with aclosing(result_source):
                 await self._send_result_stream(operation, result_source)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except Exception as error:  # a closed stream included: nothing more to send
-            if type(error).__name__ != "_OperationStreamClosed":
-                await self.handle_task_exception(error)
+        except _OperationStreamClosed:
+            return  # strawberry closed the connection (a document that does not parse)
+        except Exception as error:
+            await self.handle_task_exception(error)  # logged; the client is told it ended
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
         finally:
             context.release_subscriptions()
