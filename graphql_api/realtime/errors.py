@@ -29,3 +29,7 @@ class OperationNotAllowedError(PublicError):
 
 class SubscriptionsUnavailableError(PublicError):
     code = "SERVICE_UNAVAILABLE"
+
+
+class EventsMissedError(PublicError):
+    code = "EVENTS_MISSED"

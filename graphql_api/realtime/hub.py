@@ -13,6 +13,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,6 +28,8 @@ RECENT_IDS = 10_000
 # How far below the highest id seen a reconnect replay starts, and how many rows it reads.
 RECONNECT_OVERLAP = 1_000
 RECONNECT_REPLAY_LIMIT = 10_000
+# Pauses between attempts to read announced rows (e.g. the pool was exhausted for a moment).
+LOAD_RETRY_PAUSES = (0.1, 0.5)
 
 
 @dataclass(frozen=True)
@@ -45,19 +48,26 @@ class TooManySubscriptionsError(Exception):
     pass
 
 
+class Ending(StrEnum):
+    """Why the hub ended a subscription (the subscriber resumes with `after`)."""
+
+    SLOW_CONSUMER = "SLOW_CONSUMER"  # its queue stayed full
+    EVENTS_MISSED = "EVENTS_MISSED"  # announced rows could not be read for it
+
+
 @dataclass(eq=False)
 class Subscription:
-    """One subscriber's inbox; `overflowed` once an event found it full for too long."""
+    """One subscriber's inbox, until the hub ends it (`ended`)."""
 
     key_id: int
     accepts: Callable[[AuditEvent], bool]
     queue: asyncio.Queue[AuditEvent]
-    overflowed: bool = False
+    ended: Ending | None = None
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, event: AuditEvent) -> bool:
         """False if the event is for this subscriber but its queue is full."""
-        if self.overflowed or not self.accepts(event):
+        if self.ended is not None or not self.accepts(event):
             return True
         try:
             self.queue.put_nowait(event)
@@ -65,13 +75,13 @@ class Subscription:
             return False
         return True
 
-    def overflow(self) -> None:
-        self.overflowed = True
+    def end(self, reason: Ending) -> None:
+        self.ended = self.ended or reason
         self.wakeup.set()
 
     async def next_event(self) -> AuditEvent | None:
-        """The next event, or None once this subscription has overflowed."""
-        while not self.overflowed:
+        """The next event, or None once the hub has ended this subscription."""
+        while self.ended is None:
             if not self.queue.empty():
                 return self.queue.get_nowait()
             self.wakeup.clear()
@@ -162,11 +172,22 @@ class AuditHub:
             await self._pending_ready.wait()
             self._pending_ready.clear()
             ids, self._pending = self._pending, []
-            try:
-                await self._dispatch(ids)
-            except Exception:
-                # The rows stay in the audit table: a reconnecting client replays them.
-                logger.exception("could not read %d announced audit row(s)", len(ids))
+            for pause in (*LOAD_RETRY_PAUSES, None):
+                try:
+                    await self._dispatch(ids)
+                    break
+                except Exception:
+                    if pause is None:
+                        self._lost(len(ids))
+                        break
+                    await asyncio.sleep(pause)
+
+    def _lost(self, count: int) -> None:
+        """The rows are in the audit table but this worker cannot read them now: rather than
+        let its subscribers believe nothing happened, end them; they resume with `after`."""
+        logger.exception("could not read %d announced audit row(s); subscriptions ended", count)
+        for subscription in list(self._subscriptions):
+            subscription.end(Ending.EVENTS_MISSED)
 
     async def _dispatch(self, ids: Iterable[int]) -> None:
         fresh = sorted({i for i in ids if i not in self._recent_set})
@@ -191,7 +212,7 @@ class AuditHub:
         _, pending = await asyncio.wait(puts, timeout=self.full_queue_grace_seconds)
         for put in pending:
             put.cancel()
-            puts[put].overflow()
+            puts[put].end(Ending.SLOW_CONSUMER)
 
     def _remember(self, ids: list[int]) -> None:
         for audit_id in ids:

@@ -26,6 +26,7 @@ from graphql_api.models import AuditLog as AuditLogRow
 from graphql_api.models import Member as MemberRow
 from graphql_api.realtime.context import SubscriptionContext
 from graphql_api.realtime.errors import (
+    EventsMissedError,
     ReplayTooLargeError,
     SlowConsumerError,
     SubscriptionForbiddenError,
@@ -33,7 +34,7 @@ from graphql_api.realtime.errors import (
     SubscriptionsUnavailableError,
     TooManySubscriptionsPublicError,
 )
-from graphql_api.realtime.hub import AuditEvent, TooManySubscriptionsError
+from graphql_api.realtime.hub import AuditEvent, Ending, TooManySubscriptionsError
 from graphql_api.realtime.hub import Subscription as Inbox
 
 T = TypeVar("T")
@@ -210,10 +211,19 @@ async def _deliver(
                 yield build(event)
             finally:
                 await db.close()
-        size = context.settings.subscription_queue_size
-        raise SlowConsumerError(
-            f"More than {size} events were waiting for this subscription, so it was ended."
-            " Subscribe again with `after` set to the last id you received."
-        )
+        raise _ended_error(context, inbox.ended)
     finally:
         context.release_subscriptions()
+
+
+def _ended_error(context: SubscriptionContext, reason: Ending | None) -> PublicError:
+    if reason is Ending.EVENTS_MISSED:
+        return EventsMissedError(
+            "This server could not read some events for this subscription, so it was ended."
+            " Subscribe again with `after` set to the last id you received."
+        )
+    size = context.settings.subscription_queue_size
+    return SlowConsumerError(
+        f"More than {size} events were waiting for this subscription, so it was ended."
+        " Subscribe again with `after` set to the last id you received."
+    )
