@@ -220,3 +220,12 @@ async def test_the_cost_limit_applies_to_subscription_documents(
         await ws.subscribe("costly", costly)
         message = await ws.next_message("costly")
     assert error_codes(message) == ["QUERY_TOO_COMPLEX"]
+
+
+@pytest.mark.asyncio
+async def test_with_subscriptions_off_no_websocket_protocol_is_offered(
+    demo_loaded: str, app_database_url: str
+) -> None:
+    with subscription_server(app_database_url, subscriptions_enabled=False) as url:
+        async with WsClient.connect(url) as ws:
+            assert (await ws.closed_with())[0] == 4406
