@@ -1,6 +1,7 @@
 """Assembles the domains into the one schema; `finance-api export-schema` prints it."""
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graphql_api.agent.resolvers import AgentQuery
 from graphql_api.audit.resolvers import AuditQuery
@@ -82,12 +84,37 @@ guard_root_fields(Mutation, MUTATION_ACTIONS)
 guard_root_fields(Subscription, SUBSCRIPTION_ACTIONS)
 
 
+# `execute` serves HTTP POST (and in-process callers); subscriptions run only over the
+# WebSocket (`stream`, graphql_api/realtime): elsewhere they are an operation type not allowed
+# (HTTP 400, BAD_REQUEST), not a field that resolves to null.
+EXECUTABLE_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
 class FinanceSchema(strawberry.Schema):
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute(*args, **kwargs)
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = EXECUTABLE_OPERATIONS.intersection(
+            EXECUTABLE_OPERATIONS if allowed_operation_types is None else allowed_operation_types
+        )
+        result = await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
         if result.errors:
-            context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
-            result.errors = mask_escaped(result.errors, _request_id(context))
+            result.errors = mask_escaped(result.errors, _request_id(context_value))
         return result
 
     def process_errors(

@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from graphql_api.models import Role
+from tests.graphql_client import GraphQLClient
 from tests.subscription_server import TEST_LIMITS, subscription_server
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS, MEMBER_UPDATED, WsClient, error_codes
 
@@ -229,3 +230,10 @@ async def test_with_subscriptions_off_no_websocket_protocol_is_offered(
     with subscription_server(app_database_url, subscriptions_enabled=False) as url:
         async with WsClient.connect(url) as ws:
             assert (await ws.closed_with())[0] == 4406
+
+
+def test_a_subscription_sent_over_http_is_refused(sub_url: str, api_keys: dict[Role, str]) -> None:
+    with GraphQLClient.connect(sub_url, api_keys[Role.ADMIN]) as http:
+        response = http.response(AUDIT_EVENTS)
+    assert response.status_code == 400
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_REQUEST"]
