@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(default=256, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    # An open connection's key is looked up again this often; a revoked key's is closed (4403).
+    ws_key_recheck_seconds: float = Field(default=60.0, gt=0)
     subscription_full_queue_grace_seconds: float = Field(default=1.0, gt=0)
     subscription_replay_limit: int = Field(default=1000, ge=1)
     # uvicorn's WebSocket settings (runtime/serve.py): server pings every interval, and a

@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from graphql_api.models import Role
+from tests.api_keys import create_api_key, revoke_api_key
 from tests.graphql_client import GraphQLClient
 from tests.subscription_server import TEST_LIMITS, subscription_server
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS, MEMBER_UPDATED, WsClient, error_codes
@@ -237,3 +238,17 @@ def test_a_subscription_sent_over_http_is_refused(sub_url: str, api_keys: dict[R
         response = http.response(AUDIT_EVENTS)
     assert response.status_code == 400
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_REQUEST"]
+
+
+@pytest.mark.asyncio
+async def test_revoking_a_key_closes_its_open_connections(
+    demo_loaded: str, app_database_url: str
+) -> None:
+    label = "revoked-while-subscribed"
+    token = await asyncio.to_thread(create_api_key, demo_loaded, Role.ADVISOR, None, label)
+    with subscription_server(app_database_url, ws_key_recheck_seconds=0.5) as url:
+        async with WsClient.connect(url, token) as ws:
+            await ws.subscribe("1", AUDIT_EVENTS)
+            await ws.nothing_for(1.0)  # still checked and still live
+            await asyncio.to_thread(revoke_api_key, demo_loaded, token)
+            assert (await ws.closed_with())[0] == 4403

@@ -13,10 +13,12 @@
 - A message that is not a JSON object of the protocol's shape closes with 4400; strawberry
   closes with 4401 (subscribe before ack), 4408 (no `connection_init` in time), 4409
   (duplicate id), 4429 (second `connection_init`); uvicorn with 1009 (oversized message).
-- A connection without any subscription for `ws_idle_timeout_seconds` is closed with 4000.
+- A connection without any subscription for `ws_idle_timeout_seconds` is closed with 4000;
+  one whose key was revoked, with 4403 within `ws_key_recheck_seconds`.
 """
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -45,6 +47,8 @@ from graphql_api.request_db import RequestDatabase
 from graphql_api.security.cost import estimate_nodes, too_complex
 
 IDLE_CLOSE_CODE = 4000
+REVOKED_CLOSE_CODE = 4403
+logger = logging.getLogger("graphql_api.realtime")
 NOT_ALLOWED = "Only subscriptions run over WebSocket: send queries and mutations as HTTP POST."
 
 
@@ -87,13 +91,17 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle(self) -> None:
         settings = self.context.settings
         self._idle_since: float | None = time.monotonic()
-        watchdog = asyncio.create_task(self._close_when_idle(settings.ws_idle_timeout_seconds))
+        watchdogs = [
+            asyncio.create_task(self._close_when_idle(settings.ws_idle_timeout_seconds)),
+            asyncio.create_task(self._close_when_key_revoked(settings.ws_key_recheck_seconds)),
+        ]
         try:
             await super().handle()
         finally:
-            watchdog.cancel()
-            with suppress(asyncio.CancelledError):
-                await watchdog
+            for watchdog in watchdogs:
+                watchdog.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watchdog
 
     async def handle_message(self, message: Message) -> None:
         if not _well_formed(message):
@@ -123,6 +131,22 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.websocket.close(IDLE_CLOSE_CODE, "Idle timeout: no subscription")
                 return
             await asyncio.sleep(remaining)
+
+    async def _close_when_key_revoked(self, interval_seconds: float) -> None:
+        """The key is checked again every interval: a revoked key's connection is closed
+        (4403) within that time, as the HTTP key cache forgets a revoked key."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            if not self.connection_acknowledged:
+                continue
+            try:
+                viewer = await _viewer_from(self.context)
+            except Exception:  # the database is unreachable: keep serving, check again later
+                logger.warning("could not re-check a WebSocket connection's API key")
+                continue
+            if viewer is None:
+                await self.websocket.close(REVOKED_CLOSE_CODE, "API key revoked")
+                return
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """strawberry's, with a context per operation and subscriptions only."""
