@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import mcp.types as types
-from graphql import GraphQLSyntaxError, OperationType, get_operation_ast, parse
+from graphql import (
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+)
 from jsonschema import Draft202012Validator
 
 from graphql_api.auth.policy import FORBIDDEN_MESSAGE, Action, can
@@ -167,18 +173,37 @@ async def _graphql_query(caller: Caller, arguments: dict[str, Any]) -> types.Cal
 def _not_a_query(
     query: str, operation_name: str | None, max_tokens: int
 ) -> types.CallToolResult | None:
-    """A typed refusal unless the operation to run is a query. Documents that do not parse
-    or name no operation are left to GraphQL, which explains them the usual way."""
+    """A typed refusal unless the document holds only queries and names the one to run.
+
+    Every operation in the document is checked, not only the one graphql-core would pick:
+    without an operationName, strawberry runs a document's *first* operation where the spec
+    asks for an error, so `mutation M {...} query Q {...}` would otherwise write. Documents
+    that do not parse are left to GraphQL, which explains them the usual way (coded).
+    """
+    if not query.strip():
+        return _query_refusal("The query is empty.")
     try:
         document = parse(query, max_tokens=max_tokens)
     except GraphQLSyntaxError:
         return None
-    operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation is OperationType.QUERY:
-        return None
-    return results.tool_error(
-        ErrorCode.INVALID_INPUT,
-        f"graphql_query runs queries only, not a {operation.operation.value}: use the"
-        " workflow tools (apply_for_loan, ...) to write.",
-        ["query"],
-    )
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if operation.operation is not OperationType.QUERY:
+            return _query_refusal(
+                f"graphql_query runs queries only, not a {operation.operation.value}: use the"
+                " workflow tools (apply_for_loan, ...) to write."
+            )
+    if not operations:
+        return _query_refusal("The document holds no operation to run.")
+    if get_operation_ast(document, operation_name) is None:
+        if operation_name is None:
+            return _query_refusal(
+                "The document holds several operations: name one with operationName.",
+                "operationName",
+            )
+        return _query_refusal(f"No operation named {operation_name!r}.", "operationName")
+    return None
+
+
+def _query_refusal(message: str, field: str = "query") -> types.CallToolResult:
+    return results.tool_error(ErrorCode.INVALID_INPUT, message, [field])
