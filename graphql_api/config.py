@@ -97,10 +97,10 @@ class Settings(BaseSettings):
 
     # Subscriptions over graphql-transport-ws at /graphql (graphql_api/realtime). Limits are
     # per worker process: active subscriptions per API key; events waiting per subscription
-    # (past it the subscriber is a slow consumer and is cut off with SLOW_CONSUMER); how long
+    # (the burst a subscriber may fall behind by: an event that finds the queue full ends that
+    # subscription at once with SLOW_CONSUMER, and fan-out never waits for anyone); how long
     # a client has for `connection_init`; how long a connection may have no subscription;
-    # how long a full queue may stay full (a burst outrunning a healthy subscriber) before
-    # its subscriber is cut off; the most missed events a reconnect may replay with `after`.
+    # the most missed events a reconnect may replay with `after`.
     subscriptions_enabled: bool = True
     subscriptions_per_key: int = Field(default=100, ge=1)
     subscription_queue_size: int = Field(default=256, ge=1)
@@ -108,7 +108,6 @@ class Settings(BaseSettings):
     ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     # An open connection's key is looked up again this often; a revoked key's is closed (4403).
     ws_key_recheck_seconds: float = Field(default=60.0, gt=0)
-    subscription_full_queue_grace_seconds: float = Field(default=1.0, gt=0)
     subscription_replay_limit: int = Field(default=1000, ge=1)
     # uvicorn's WebSocket settings (runtime/serve.py): server pings every interval, and a
     # peer that does not answer within the timeout is dropped; larger messages close 1009.

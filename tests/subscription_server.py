@@ -16,8 +16,7 @@ from tests.http_server import free_port
 
 TEST_LIMITS: dict[str, Any] = {
     "subscriptions_per_key": 5,
-    "subscription_queue_size": 4,
-    "subscription_full_queue_grace_seconds": 0.5,
+    "subscription_queue_size": 32,
     "ws_connection_init_timeout_seconds": 1.0,
     "ws_idle_timeout_seconds": 2.0,
     "subscription_replay_limit": 20,
@@ -28,9 +27,18 @@ TEST_LIMITS: dict[str, Any] = {
 
 @contextmanager
 def subscription_server(database_url: str, **overrides: Any) -> Iterator[str]:
+    with subscription_app_server(database_url, **overrides) as (url, _):
+        yield url
+
+
+@contextmanager
+def subscription_app_server(database_url: str, **overrides: Any) -> Iterator[tuple[str, Any]]:
+    """The base URL and the app (whose `state.audit_hub` a test may inspect: the server runs
+    in a thread of the test process)."""
     settings = Settings(database_url=database_url, **{**TEST_LIMITS, **overrides})
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=free_port(),
         log_level="warning",
@@ -46,7 +54,7 @@ def subscription_server(database_url: str, **overrides: Any) -> Iterator[str]:
             raise RuntimeError("the subscription test server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{config.port}"
+        yield f"http://127.0.0.1:{config.port}", app
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,11 +1,13 @@
 """Resuming with `after` replays exactly what was missed; a subscriber that stops reading is
-cut off with SLOW_CONSUMER instead of being buffered for without bound."""
+cut off with SLOW_CONSUMER instead of being buffered for without bound, and without holding
+up the other subscribers on its worker."""
 
 import asyncio
 import base64
 import json
 import socket
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -13,8 +15,9 @@ import pytest
 
 from graphql_api.audit.service import AUDIT_CHANNEL
 from graphql_api.models import Role
+from graphql_api.realtime.hub import Ending
 from tests.graphql_client import GraphQLClient
-from tests.subscription_server import TEST_LIMITS, subscription_server
+from tests.subscription_server import TEST_LIMITS, subscription_app_server
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS, WsClient, error_codes
 
 RESUMED_MEMBER = "M-100003"
@@ -22,9 +25,14 @@ FLOOD_ACTION = "test.flood"
 
 
 @pytest.fixture(scope="module")
-def sub_url(demo_loaded: str, app_database_url: str) -> Iterator[str]:
-    with subscription_server(app_database_url) as url:
-        yield url
+def served(demo_loaded: str, app_database_url: str) -> Iterator[tuple[str, Any]]:
+    with subscription_app_server(app_database_url) as url_and_app:
+        yield url_and_app
+
+
+@pytest.fixture(scope="module")
+def sub_url(served: tuple[str, Any]) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +92,7 @@ async def test_too_many_missed_events_is_a_typed_error(
         assert error_codes(await ws.next_message("2")) == ["BAD_USER_INPUT"]
 
 
-async def flood(database_url: str, count: int) -> None:
+async def flood(database_url: str, count: int, action: str = FLOOD_ACTION) -> None:
     """`count` audit rows of 4 kB committed at once, each announced as `record` does
     (large enough that a client that stops reading soon fills every buffer between)."""
     connection = await asyncpg.connect(database_url)
@@ -95,11 +103,11 @@ async def flood(database_url: str, count: int) -> None:
                 " payload) SELECT 'flood', 'test', $1, 'Test', g::text,"
                 " jsonb_build_object('padding', repeat('x', 4000))"
                 " FROM generate_series(1, $2) AS g RETURNING id",
-                FLOOD_ACTION,
+                action,
                 count,
             )
             for row in ids:
-                payload = json.dumps({"id": row["id"], "member_id": None, "action": FLOOD_ACTION})
+                payload = json.dumps({"id": row["id"], "member_id": None, "action": action})
                 await connection.execute("SELECT pg_notify($1, $2)", AUDIT_CHANNEL, payload)
     finally:
         await connection.close()
@@ -109,13 +117,17 @@ async def flood(database_url: str, count: int) -> None:
 async def test_a_burst_larger_than_the_queue_reaches_a_subscriber_that_keeps_reading(
     sub_url: str, api_keys: dict[Role, str], database_url: str
 ) -> None:
-    events = 200  # 50 times the test server's queue bound
+    # The queue bound is the burst allowance: a burst that size, committed at once, reaches
+    # a client that keeps reading (twice: the queue is free again after the first).
+    events = TEST_LIMITS["subscription_queue_size"]
     async with WsClient.connect(sub_url, api_keys[Role.ADMIN]) as ws:
         await ws.subscribe("1", AUDIT_EVENTS, {"filter": {"action": FLOOD_ACTION}})
         await asyncio.sleep(0.3)
-        await flood(database_url, events)
-        received = [(await ws.next_data("1"))["auditEvents"]["id"] for _ in range(events)]
-    assert len(set(received)) == events
+        received = []
+        for _ in range(2):
+            await flood(database_url, events)
+            received += [(await ws.next_data("1"))["auditEvents"]["id"] for _ in range(events)]
+    assert len(set(received)) == 2 * events
 
 
 def small_window_socket(base_url: str) -> socket.socket:
@@ -151,3 +163,83 @@ async def test_a_subscriber_that_stops_reading_is_cut_off_as_slow_consumer(
     # Far fewer than were announced were ever queued or buffered for it.
     print(f"slow consumer: {received} of {events} events reached it before SLOW_CONSUMER")
     assert received < events // 2
+
+
+STALL_ACTION = "test.stall"
+BARRIER_ACTION = "test.barrier"
+QUEUE = TEST_LIMITS["subscription_queue_size"]
+
+
+async def registered(hub: Any, subscribing: Any) -> Any:
+    """The hub's subscription that `await subscribing` adds."""
+    before = hub.subscriptions()
+    await subscribing
+    for _ in range(500):
+        if added := hub.subscriptions() - before:
+            (subscription,) = added
+            return subscription
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscription was not registered")
+
+
+async def fill_until_stuck(healthy: WsClient, stalled: Any, database_url: str) -> tuple[int, int]:
+    """Events for both until the stalled client's pipeline (socket buffers, then its queue)
+    no longer moves; never more than half its queue. (events sent, events left queued)"""
+    sent = 0
+    for _ in range(500):
+        if (room := QUEUE // 2 - stalled.queue.qsize()) > 0:
+            await flood(database_url, room, STALL_ACTION)
+            sent += room
+            for _ in range(room):  # delivered to the healthy one: dispatched to both
+                await healthy.next_data("h")
+        queued = stalled.queue.qsize()
+        await flood(database_url, 1, BARRIER_ACTION)  # for the healthy one only
+        await healthy.next_data("b")
+        assert stalled.ended is None
+        if queued > 0 and stalled.queue.qsize() == queued:
+            return sent, queued
+    raise AssertionError("the stalled client's pipeline never filled")
+
+
+@pytest.mark.asyncio
+async def test_a_stalled_subscriber_does_not_hold_up_a_healthy_one(
+    served: tuple[str, Any], api_keys: dict[Role, str], database_url: str
+) -> None:
+    url, app = served
+    hub, key = app.state.audit_hub, api_keys[Role.ADMIN]
+    watch = {"filter": {"action": STALL_ACTION}}
+    options = {"sock": small_window_socket(url), "max_queue": 1}
+    async with (
+        WsClient.connect(url, key, **options) as stalled_ws,
+        WsClient.connect(url, key) as healthy,
+    ):
+        stalled = await registered(hub, stalled_ws.subscribe("s", AUDIT_EVENTS, watch))
+        await registered(hub, healthy.subscribe("h", AUDIT_EVENTS, watch))
+        await registered(
+            hub, healthy.subscribe("b", AUDIT_EVENTS, {"filter": {"action": BARRIER_ACTION}})
+        )
+        sent, queued = await fill_until_stuck(healthy, stalled, database_url)
+        # A burst as large as the queue: the healthy one's queue is empty and takes it all;
+        # the stalled one's overflows at event number `overflowing`.
+        overflowing = QUEUE - queued + 1
+        await flood(database_url, QUEUE, STALL_ACTION)
+        burst = []
+        for number in range(1, QUEUE + 1):
+            burst.append((await healthy.next_data("h"))["auditEvents"]["id"])
+            if number == overflowing:
+                # Ended by the very offer that did not fit, in the step that gave the
+                # healthy one this event: the hub did not wait on the stalled queue (the
+                # old grace period held this event's successors back for everyone).
+                assert stalled.ended is Ending.SLOW_CONSUMER
+        assert len(set(burst)) == QUEUE
+        assert stalled.queue.empty()  # its undeliverable events were let go at once
+        # The stalled client reads again only now: what was already on its way, then the end.
+        received = 0
+        while (message := await stalled_ws.next_message("s"))["type"] == "next":
+            if "errors" in message["payload"]:
+                break
+            received += 1
+        assert error_codes(message) == ["SLOW_CONSUMER"]
+        assert (await stalled_ws.next_message("s"))["type"] == "complete"
+    print(f"stalled: {received} of {sent} + {QUEUE} events reached it; {queued} were queued")
+    assert received == sent - queued

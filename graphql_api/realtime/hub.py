@@ -3,8 +3,10 @@
 Notifications carry ids only. The hub reads the announced rows (with their member) in one
 statement per burst, however many subscribers there are, on a pooled connection it gives
 back at once, and offers each event to every subscription whose `accepts` says yes. A
-subscription's queue is bounded: an event that does not fit makes it a slow consumer (it
-ends with SLOW_CONSUMER; nothing is buffered beyond the bound).
+subscription's queue is bounded, and its bound is the subscriber's burst allowance: an event
+that does not fit ends that subscription at once (SLOW_CONSUMER; it resumes with `after`).
+Fan-out never waits for a subscriber, so one that stopped reading delays nobody else, and
+nothing is buffered beyond the bound.
 """
 
 import asyncio
@@ -51,7 +53,7 @@ class TooManySubscriptionsError(Exception):
 class Ending(StrEnum):
     """Why the hub ended a subscription (the subscriber resumes with `after`)."""
 
-    SLOW_CONSUMER = "SLOW_CONSUMER"  # its queue stayed full
+    SLOW_CONSUMER = "SLOW_CONSUMER"  # an event found its queue full
     EVENTS_MISSED = "EVENTS_MISSED"  # announced rows could not be read for it
 
 
@@ -77,6 +79,10 @@ class Subscription:
 
     def end(self, reason: Ending) -> None:
         self.ended = self.ended or reason
+        # What is still queued will not be sent (the subscriber resumes with `after`): a
+        # stalled client's task may stay blocked in `send` for long, so let the events go now.
+        while not self.queue.empty():
+            self.queue.get_nowait()
         self.wakeup.set()
 
     async def next_event(self) -> AuditEvent | None:
@@ -105,10 +111,8 @@ class AuditHub:
         *,
         queue_size: int,
         per_key_limit: int,
-        full_queue_grace_seconds: float,
     ) -> None:
         self._engine = engine
-        self.full_queue_grace_seconds = full_queue_grace_seconds
         self.queue_size = queue_size
         self.per_key_limit = per_key_limit
         self._subscriptions: set[Subscription] = set()
@@ -150,6 +154,10 @@ class AuditHub:
     @property
     def subscription_count(self) -> int:
         return len(self._subscriptions)
+
+    def subscriptions(self) -> frozenset[Subscription]:
+        """The registered subscriptions now (for inspection: tests, diagnostics)."""
+        return frozenset(self._subscriptions)
 
     # -- notifications -------------------------------------------------------------------------
 
@@ -200,19 +208,17 @@ class AuditHub:
         events = await self.load(AuditLog.id.in_(fresh))
         self._remember(fresh)
         for event in events:
-            full = [s for s in list(self._subscriptions) if not s.offer(event)]
-            if full:
-                await self._wait_for_room(full, event)
+            self._offer(event)
+            # Let the event loop run between events (subscribers may start draining, HTTP
+            # requests on this worker keep being served); nothing here waits for anyone.
+            await asyncio.sleep(0)
 
-    async def _wait_for_room(self, full: list[Subscription], event: AuditEvent) -> None:
-        """A burst may outrun a healthy subscriber for a moment: the full ones get a grace
-        period (together) to take the event; those still full then are slow consumers. The
-        worker's other subscribers wait meanwhile, at most that long per stuck event."""
-        puts = {asyncio.ensure_future(s.queue.put(event)): s for s in full}
-        _, pending = await asyncio.wait(puts, timeout=self.full_queue_grace_seconds)
-        for put in pending:
-            put.cancel()
-            puts[put].end(Ending.SLOW_CONSUMER)
+    def _offer(self, event: AuditEvent) -> None:
+        """To every subscription at once; one whose queue is full is ended right here, so
+        no subscriber's backlog ever delays delivery to the others."""
+        for subscription in list(self._subscriptions):
+            if not subscription.offer(event):
+                subscription.end(Ending.SLOW_CONSUMER)
 
     def _remember(self, ids: list[int]) -> None:
         for audit_id in ids:

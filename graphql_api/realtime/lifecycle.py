@@ -27,7 +27,6 @@ async def realtime(state: Any, settings: Settings, engine: AsyncEngine) -> Async
         engine,
         queue_size=settings.subscription_queue_size,
         per_key_limit=settings.subscriptions_per_key,
-        full_queue_grace_seconds=settings.subscription_full_queue_grace_seconds,
     )
     listener = AuditListener(asyncpg_dsn(engine.url), hub)
     state.audit_hub = hub
