@@ -132,7 +132,8 @@ async def _document_tool(
         read_only=spec.read_only,
     )
     if outcome.errors:
-        return results.from_graphql_errors(outcome.errors)
+        errors = results.typed_graphql_errors(outcome.errors)
+        return results.refused([_flat_field(error) for error in errors])
     value = (outcome.data or {}).get(spec.root_field)
     if value is None:
         # Only agentContext is nullable: no such member, or not one this key may see.
@@ -148,8 +149,8 @@ async def _document_tool(
 
 
 def _flat_field(user_error: dict[str, Any]) -> dict[str, Any]:
-    """A userError's field path names the tool's own (flat) arguments: ["input", "amount"]
-    becomes ["amount"]."""
+    """A userError's (or a coded GraphQL error's) field path names the tool's own (flat)
+    arguments: ["input", "amount"] becomes ["amount"]."""
     field = user_error.get("field")
     if field and field[0] == "input":
         return {**user_error, "field": field[1:] or None}

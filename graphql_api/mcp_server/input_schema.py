@@ -21,15 +21,21 @@ from graphql import (
     Undefined,
 )
 
+from graphql_api.graph.scalars import _DECIMAL_TEXT as DECIMAL_TEXT
+
 JsonSchema = dict[str, Any]
 
-# The Decimal scalar's own lexical rule: plain notation, no exponent, NaN or Infinity.
-DECIMAL_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+# The Decimal scalar's own lexical rule, taken from the scalar so the two cannot drift: plain
+# notation, at most 20 integer digits and 6 decimal places, no '+', exponent, NaN or Infinity.
+# A looser pattern let values through that GraphQL then refused with no argument named.
+DECIMAL_PATTERN = f"^{DECIMAL_TEXT.pattern}$"
+# GraphQL's Int is a signed 32-bit integer.
+INT_RANGE = {"minimum": -(2**31), "maximum": 2**31 - 1}
 
 _SCALARS: dict[str, JsonSchema] = {
     "String": {"type": "string"},
     "ID": {"type": "string"},
-    "Int": {"type": "integer"},
+    "Int": {"type": "integer", **INT_RANGE},
     "Float": {"type": "number"},
     "Boolean": {"type": "boolean"},
     "Decimal": {"type": "string", "pattern": DECIMAL_PATTERN},

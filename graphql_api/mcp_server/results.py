@@ -67,7 +67,21 @@ def from_user_errors(user_errors: list[dict[str, Any]]) -> types.CallToolResult:
 
 
 def from_graphql_errors(errors: list[GraphQLError]) -> types.CallToolResult:
-    return refused([_typed(error) for error in errors])
+    return refused(typed_graphql_errors(errors))
+
+
+def typed_graphql_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
+    return [_typed(error) for error in errors]
+
+
+def _field(error: GraphQLError, extensions: dict[str, Any]) -> list[str] | None:
+    """The argument at fault when the error names one (`extensions.field`, as userErrors do,
+    e.g. ["first"]); otherwise the response path, which for graphql_query locates the
+    failing field in the caller's own document."""
+    field = extensions.get("field")
+    if isinstance(field, list) and field:
+        return [str(part) for part in field]
+    return [str(part) for part in error.path] if error.path else None
 
 
 def _typed(error: GraphQLError) -> dict[str, Any]:
@@ -79,7 +93,7 @@ def _typed(error: GraphQLError) -> dict[str, Any]:
         code = graphql_code  # FORBIDDEN, INTROSPECTION_DISABLED, ...
     else:
         code = INTERNAL_ERROR
-    typed = typed_error(code, error.message, [str(p) for p in error.path] if error.path else None)
+    typed = typed_error(code, error.message, _field(error, extensions))
     if graphql_code and graphql_code != code:
         typed["graphqlCode"] = graphql_code
     return typed
