@@ -59,3 +59,19 @@ def test_rate_limit_counts_mcp_requests_per_key(
     assert 429 not in statuses[:-1]
     # Another key has its own bucket.
     assert _post(limited_url, api_keys[Role.AGENT], LIST_TOOLS).status_code != 429
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_only_post_is_served_so_no_stream_stays_open(
+    api_url: str, api_keys: dict[Role, str], method: str
+) -> None:
+    """Regression: a GET opened the SDK's standalone SSE stream, which a stateless server
+    never writes to, and held it open with no deadline (one socket and task per GET)."""
+    headers = {
+        "Authorization": f"Bearer {api_keys[Role.AGENT]}",
+        "Accept": "text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+    }
+    response = httpx.request(method, f"{api_url}/mcp", headers=headers, timeout=5)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"

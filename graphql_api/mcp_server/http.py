@@ -5,6 +5,7 @@
   the viewer it put on the request.
 - **Stateless, JSON responses:** every POST carries one JSON-RPC message and gets its answer
   as one JSON body: no session table, no SSE stream, any worker can answer any request.
+  GET and DELETE get 405.
 - **Limits:** the SDK refuses bodies over `mcp_max_request_body_bytes` with 413 before parsing;
   the /graphql rate limiter's buckets (per API key) also count /mcp requests.
 - **Lifespan:** the SDK's session manager runs inside the app's lifespan, after the engine.
@@ -38,7 +39,12 @@ def install_mcp(app: Starlette, settings: Settings) -> None:
         stateless=True,
         max_request_body_size=settings.mcp_max_request_body_bytes,
     )
-    app.router.routes.append(Route(MCP_PATH, endpoint=StreamableHTTPASGIApp(manager)))
+    # POST only: stateless with JSON responses, the server never pushes, so the standalone
+    # SSE stream a GET would open stays empty and open for ever (one socket and task per GET,
+    # no deadline). The spec lets a server answer GET with 405 instead; DELETE (end session)
+    # is 405 too, there being no sessions.
+    endpoint = StreamableHTTPASGIApp(manager)
+    app.router.routes.append(Route(MCP_PATH, endpoint=endpoint, methods=["POST"]))
     limiter = getattr(app.state, "rate_limiter", None)
     if limiter is not None:
         shared = getattr(app.state, "shared_rate_limiter", None)
