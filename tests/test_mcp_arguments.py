@@ -90,3 +90,28 @@ def test_coded_graphql_errors_name_the_tool_argument(
     error = result.structured_content["errors"][0]
     assert error["field"] == [field]
     assert error["graphqlCode"] == graphql_code
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field"),
+    [
+        ("apply_for_loan", _loan(note="please"), ["note"]),
+        (
+            "record_recommendation",
+            {
+                "portfolioId": "UG9ydGZvbGlvOjE=",
+                "modelName": "m",
+                "allocation": [{"assetClass": "EQUITY", "weight": "1", "colour": "red"}],
+            },
+            ["allocation", "0", "colour"],
+        ),
+    ],
+)
+def test_unknown_arguments_are_named(
+    api_url: str, api_keys: dict[Role, str], tool: str, arguments: dict[str, Any], field: list[str]
+) -> None:
+    """Regression: an unexpected argument came back with `field: null`."""
+    result = call_http(api_url, api_keys[Role.AGENT], tool, arguments)
+    assert error_codes(result) == ["INVALID_INPUT"]
+    assert result.structured_content is not None
+    assert result.structured_content["errors"][0]["field"] == field

@@ -117,6 +117,9 @@ def _argument_problems(validator: Draft202012Validator, arguments: Any) -> list[
         if error.validator == "required" and isinstance(error.instance, dict):
             missing = [n for n in error.validator_value if n not in error.instance]
             field += missing[:1]
+        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+            field += sorted(n for n in error.instance if n not in known)[:1]
         problems.append(results.typed_error(ErrorCode.INVALID_INPUT, error.message, field or None))
     return problems
 
