@@ -75,6 +75,7 @@ class Subscription:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             return False
+        self.wakeup.set()
         return True
 
     def end(self, reason: Ending) -> None:
@@ -86,21 +87,14 @@ class Subscription:
         self.wakeup.set()
 
     async def next_event(self) -> AuditEvent | None:
-        """The next event, or None once the hub has ended this subscription."""
+        """The next event, or None once the hub has ended this subscription. One Event is
+        both "queued" and "ended" signal: an idle subscription waits on it alone (no
+        helper tasks per subscription)."""
         while self.ended is None:
             if not self.queue.empty():
                 return self.queue.get_nowait()
             self.wakeup.clear()
-            getter = asyncio.ensure_future(self.queue.get())
-            waker = asyncio.ensure_future(self.wakeup.wait())
-            try:
-                await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waker.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if getter.done() and not getter.cancelled():
-                return getter.result()
+            await self.wakeup.wait()
         return None
 
 

@@ -11,7 +11,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graphql_api.config import Settings
 from graphql_api.observability import request_id_from
-from graphql_api.realtime.context import SubscriptionContext, connection_context
+from graphql_api.realtime.context import IdleScope, SubscriptionContext, connection_context
 from graphql_api.realtime.hub import AuditHub
 from graphql_api.realtime.listener import AuditListener, asyncpg_dsn
 
@@ -31,6 +31,7 @@ async def realtime(state: Any, settings: Settings, engine: AsyncEngine) -> Async
     listener = AuditListener(asyncpg_dsn(engine.url), hub)
     state.audit_hub = hub
     state.audit_listener = listener
+    state.idle_subscription_scope = await IdleScope.create(engine)
     hub.start()
     listener.start()
     try:

@@ -202,7 +202,7 @@ async def _deliver(
             try:
                 yield build(missed)
             finally:
-                await db.close()
+                await context.end_event_scope(db)
         while (event := await inbox.next_event()) is not None:
             if event.id in delivered:
                 continue
@@ -210,7 +210,7 @@ async def _deliver(
             try:
                 yield build(event)
             finally:
-                await db.close()
+                await context.end_event_scope(db)
         raise _ended_error(context, inbox.ended)
     finally:
         context.release_subscriptions()
