@@ -8,8 +8,10 @@ key), serves it with `finance-api serve --workers 2`, and prints:
    another (each once every subscriber has the previous one). For each (mutation, subscriber)
    pair: receipt time minus the mutation's HTTP response (the commit happened before it) and
    minus its send time.
-2. Idle memory: 1,000 idle subscriptions on ONE worker (10 connections x 100), that worker's
-   RSS before and after.
+2. Idle memory, the RSS before and after of the ONE worker holding them
+   (bench/realtime_idle.py): 1,000 idle subscriptions multiplexed on 10 connections (100
+   each), on one of the 2 workers; then 1,000 connections with one idle subscription each,
+   on a fresh `--workers 1` server.
 
 Figures, not assertions: nothing here fails on a slow machine. The client is one asyncio
 process; its CPU time is printed so a saturated driver shows.
@@ -26,19 +28,22 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
 
 import asyncpg
 import httpx
 import psutil
-import websockets
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection
-from websockets.typing import Subprotocol
 
 from graphql_api.bench.processes import free_port
+from graphql_api.bench.realtime_idle import (
+    idle_multiplexed,
+    idle_one_per_connection,
+    open_subscriber,
+    raise_open_file_limit,
+    subscribe,
+)
 
-PROTOCOL = Subprotocol("graphql-transport-ws")
 # How long the second worker may take to start accepting; connections opened per probe.
 START_SECONDS = 60
 BATCH = 8
@@ -52,7 +57,6 @@ WATCH = (
     "subscription ($member: String!) { auditEvents(filter: {memberNumber: $member,"
     ' action: "loan.applied"}) { id entityId action createdAt } }'
 )
-IDLE = 'subscription { auditEvents(filter: {action: "bench.never"}) { id } }'
 SERVER_ENV = {
     # The driver is one client IP and one key: the per-key limits are not what is measured.
     "FINANCE_API_RATE_LIMIT_ENABLED": "false",
@@ -136,26 +140,6 @@ def _wait_healthy(base_url: str, process: "subprocess.Popen[bytes]") -> None:
 
 
 # -- the client ----------------------------------------------------------------------------------
-
-
-async def open_subscriber(base_url: str, key: str) -> tuple[ClientConnection, int]:
-    """A connection past `connection_init`, and the pid of the worker that acknowledged it."""
-    url = base_url.replace("http://", "ws://") + "/graphql"
-    connection = await websockets.connect(url, subprotocols=[PROTOCOL], max_size=2**20)
-    await connection.send(json.dumps({"type": "connection_init", "payload": {"apiKey": key}}))
-    ack = json.loads(await connection.recv())
-    if ack.get("type") != "connection_ack":
-        raise RuntimeError(f"not acknowledged: {ack}")
-    return connection, int(ack["payload"]["pid"])
-
-
-async def subscribe(connection: ClientConnection, op_id: str, query: str, **variables: Any) -> None:
-    message = {
-        "id": op_id,
-        "type": "subscribe",
-        "payload": {"query": query, "variables": variables},
-    }
-    await connection.send(json.dumps(message))
 
 
 async def connections_on_both_workers(
@@ -260,42 +244,6 @@ async def latency(base_url: str, key: str, subscribers: int, mutations: int) -> 
         await connection.close()
 
 
-async def idle_memory(base_url: str, key: str, server: psutil.Process, total: int) -> None:
-    per_connection = 100
-    wanted = total // per_connection
-    workers = server.children(recursive=True)
-    kept: list[ClientConnection] = []
-    others: list[ClientConnection] = []
-    target: int | None = None
-    rss_before = 0.0
-    while len(kept) < wanted:
-        connection, pid = await open_subscriber(base_url, key)
-        if target is None:
-            target = pid
-            rss_before = _rss_mb(pid)
-        (kept if pid == target else others).append(connection)
-    for connection in others:
-        await connection.close()
-    for n, connection in enumerate(kept):
-        for index in range(per_connection):
-            await subscribe(connection, f"i{n}-{index}", IDLE)
-    await asyncio.sleep(3.0)  # let every subscription register
-    assert target is not None
-    rss_after = _rss_mb(target)
-    print(
-        f"{len(kept) * per_connection} idle subscriptions ({len(kept)} connections) on worker"
-        f" {target} of {[w.pid for w in workers]}: RSS {rss_before:.1f} -> {rss_after:.1f} MB"
-        f" (+{rss_after - rss_before:.1f} MB,"
-        f" {1024 * (rss_after - rss_before) / total:.1f} kB per subscription)"
-    )
-    for connection in kept:
-        await connection.close()
-
-
-def _rss_mb(pid: int) -> float:
-    return float(psutil.Process(pid).memory_info().rss) / 2**20
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -309,12 +257,21 @@ def main() -> None:
     args = parser.parse_args()
     if not args.server_url:
         parser.error("give --server-url (or set TEST_DATABASE_URL / DATABASE_URL)")
+    soft, hard = raise_open_file_limit()
     with scratch_database(args.server_url) as database_url:
         key = prepare(database_url)
         with served(database_url, workers=2) as (base_url, server):
             print(f"finance-api serve --workers 2 at {base_url}, {os.cpu_count()} CPU(s)")
             asyncio.run(latency(base_url, key, args.subscribers, args.mutations))
-            asyncio.run(idle_memory(base_url, key, server, args.idle))
+            asyncio.run(idle_multiplexed(base_url, key, server, args.idle))
+        with served(database_url, workers=1) as (base_url, worker):
+            print(
+                f"finance-api serve --workers 1 at {base_url}; one key, its per-worker cap raised"
+                f" to {SERVER_ENV['FINANCE_API_SUBSCRIPTIONS_PER_KEY']}"
+                f" (FINANCE_API_SUBSCRIPTIONS_PER_KEY); RLIMIT_NOFILE {soft}/{hard}"
+                " (client and server)"
+            )
+            asyncio.run(idle_one_per_connection(base_url, key, worker, args.idle))
 
 
 if __name__ == "__main__":
