@@ -14,8 +14,10 @@ import asyncpg
 import pytest
 
 from graphql_api.audit.service import AUDIT_CHANNEL
+from graphql_api.auth.policy import read_scope
 from graphql_api.models import Role
 from graphql_api.realtime.hub import Ending
+from graphql_api.request_db import RequestEndedError
 from tests.graphql_client import GraphQLClient
 from tests.subscription_server import TEST_LIMITS, subscription_app_server
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS, WsClient, error_codes
@@ -243,3 +245,14 @@ async def test_a_stalled_subscriber_does_not_hold_up_a_healthy_one(
         assert (await stalled_ws.next_message("s"))["type"] == "complete"
     print(f"stalled: {received} of {sent} + {QUEUE} events reached it; {queued} were queued")
     assert received == sent - queued
+
+
+@pytest.mark.asyncio
+async def test_idle_contexts_hold_loaders_that_read_nothing(served: tuple[str, Any]) -> None:
+    """What idle connections and subscriptions hold in place of loaders of their own (one
+    per worker) has no viewer (no rows) and a closed database: it cannot read at all."""
+    idle = served[1].state.idle_subscription_scope
+    assert idle.loaders.scope == read_scope(None)
+    with pytest.raises(RequestEndedError):
+        async with idle.db.session():
+            pass
