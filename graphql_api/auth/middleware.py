@@ -44,10 +44,14 @@ class ApiKeyAuthMiddleware:
         *,
         path_prefixes: tuple[str, ...] = PROTECTED_PREFIXES,
         key_cache_seconds: float = 5.0,
+        verified_keys: VerifiedKeyCache | None = None,
     ) -> None:
         self.app = app
         self.path_prefixes = path_prefixes
-        self.verified_keys = VerifiedKeyCache(key_cache_seconds)
+        # The app passes its own (app.state.verified_keys): WebSocket connection_init uses it too.
+        self.verified_keys = (
+            verified_keys if verified_keys is not None else VerifiedKeyCache(key_cache_seconds)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._needs_key(scope):

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graphql_api.auth.key_cache import VerifiedKeyCache
 from graphql_api.config import Settings
 from graphql_api.context import Context
 from graphql_api.graph.loaders import Loaders
@@ -47,6 +48,8 @@ class SubscriptionContext(Context):
     # The operation's hub registrations: removed when the operation ends, however it ends.
     subscriptions: list[Subscription] = dataclasses.field(default_factory=list)
     idle: IdleScope | None = None
+    # The worker's verified keys, shared with the HTTP auth middleware (runtime/app.py).
+    key_cache: VerifiedKeyCache | None = None
 
     def __post_init__(self) -> None:
         """Context's check rebuilds loaders that do not match the viewer. An idle context's
@@ -97,4 +100,5 @@ def connection_context(app_state: Any, settings: Settings, request_id: str) -> S
         engine=app_state.engine,
         hub=getattr(app_state, "audit_hub", None),
         idle=idle,
+        key_cache=getattr(app_state, "verified_keys", None),
     )

@@ -21,12 +21,12 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import suppress
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -40,16 +40,17 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 from strawberry.utils.aio import aclosing
 
-from graphql_api.auth.service import Viewer, authenticate, looks_like_token
+from graphql_api.auth.service import Viewer, authenticate, hash_token, looks_like_token
 from graphql_api.context import Context
+from graphql_api.db_health import is_database_unavailable
+from graphql_api.realtime.admission import refusal, well_formed
 from graphql_api.realtime.context import SubscriptionContext
 from graphql_api.request_db import RequestDatabase
-from graphql_api.security.cost import estimate_nodes, too_complex
 
 IDLE_CLOSE_CODE = 4000
 REVOKED_CLOSE_CODE = 4403
 logger = logging.getLogger("graphql_api.realtime")
-NOT_ALLOWED = "Only subscriptions run over WebSocket: send queries and mutations as HTTP POST."
+TRY_AGAIN_LATER_CLOSE_CODE = 1013  # RFC 6455 registry: "Try Again Later"
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -64,16 +65,25 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
 
 
 async def _viewer_from(context: Context) -> Viewer | None:
+    """The key's viewer: from the worker's verified-key cache (shared with HTTP's auth
+    middleware), else looked up on a pooled connection and remembered."""
     params = getattr(context, "connection_params", None) or {}
     token = _token(params)
     if token is None or not isinstance(context, SubscriptionContext) or context.engine is None:
         return None
+    token_hash = hash_token(token)
+    cache = context.key_cache
+    if cache is not None and (viewer := cache.get(token_hash)) is not None:
+        return viewer
     db = RequestDatabase(context.engine)
     try:
         async with db.session() as session:
-            return await authenticate(session, token)
+            viewer = await authenticate(session, token)
     finally:
         await db.close()
+    if cache is not None and viewer is not None:
+        cache.put(token_hash, viewer)
+    return viewer
 
 
 def _token(params: Mapping[str, Any]) -> str | None:
@@ -103,8 +113,38 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 with suppress(asyncio.CancelledError):
                     await watchdog
 
+    async def handle_connection_init(self, message: Any) -> None:
+        """A key that cannot be checked (pool exhausted, database down) closes with 1013, so
+        clients retry later (with backoff), instead of a logged traceback."""
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            if not is_database_unavailable(error):
+                raise
+            logger.warning("connection_init: the API key could not be checked: %r", error)
+            await self.websocket.close(TRY_AGAIN_LATER_CLOSE_CODE, "Try again later")
+
+    async def handle_subscribe(self, message: Any) -> None:
+        """The per-connection cap, typed like the per-key one; strawberry's own check (at the
+        same number, router_options) comes later and would answer with no code."""
+        limit = self.context.settings.subscriptions_per_key
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.operations
+            and len(self.operations) >= limit
+        ):
+            error = GraphQLError(
+                f"This connection already has {limit} subscriptions; complete one first.",
+                extensions={"code": "TOO_MANY_SUBSCRIPTIONS"},
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
     async def handle_message(self, message: Message) -> None:
-        if not _well_formed(message):
+        if not well_formed(message):
             await self.handle_invalid_message("Invalid graphql-transport-ws message")
             return
         await super().handle_message(message)
@@ -152,8 +192,8 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """strawberry's, with a context per operation and subscriptions only."""
         context = self.context.for_operation()
         try:
-            if (refusal := self._refusal(operation)) is not None:
-                await operation.send_initial_errors([refusal])
+            if (refused := self._refusal(operation)) is not None:
+                await operation.send_initial_errors([refused])
                 return
             result_source = await self.schema.stream(
                 operation.query,
@@ -163,8 +203,9 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 operation_name=operation.operation_name,
                 allowed_operation_types=(StrawberryOperationType.SUBSCRIPTION,),
             )
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
+            events = _statements_per_event(result_source)
+            async with aclosing(result_source), aclosing(events):
+                await self._send_result_stream(operation, events)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except _OperationStreamClosed:
             return  # strawberry closed the connection (a document that does not parse)
@@ -178,40 +219,26 @@ class FinanceTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await context.db.close()
 
     def _refusal(self, operation: Operation[Context, None]) -> GraphQLError | None:
-        """Queries and mutations are refused here; so are subscriptions over the cost limit
-        (the QueryCostLimit extension only stops queries and mutations). A document that
-        does not parse or validate is left to strawberry, which says why."""
-        try:
-            document = parse(operation.query, max_tokens=self.context.settings.max_query_tokens)
-        except GraphQLError:
-            return None
-        chosen = get_operation_ast(document, operation.operation_name)
-        if chosen is None:
-            return None
-        if chosen.operation is not OperationType.SUBSCRIPTION:
-            return GraphQLError(NOT_ALLOWED, extensions={"code": "OPERATION_NOT_ALLOWED"})
-        limit = self.context.settings.max_query_nodes
-        try:
-            estimate = estimate_nodes(
-                self.schema._schema,  # type: ignore[attr-defined]
-                document,
-                operation.operation_name,
-                operation.variables,
-            )
-        except Exception:  # an invalid document: validation reports it
-            return None
-        return too_complex(estimate, limit) if estimate is not None and estimate > limit else None
+        return refusal(
+            self.schema._schema,  # type: ignore[attr-defined]
+            self.context.settings,
+            operation.query,
+            operation.operation_name,
+            operation.variables,
+        )
 
 
-def _well_formed(message: object) -> bool:
-    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        return False
-    if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
-        return False
-    if message["type"] == "subscribe":
-        payload = message.get("payload")
-        return isinstance(payload, dict) and isinstance(payload.get("query"), str)
-    return True
+async def _statements_per_event(source: Any) -> AsyncGenerator[Any, None]:
+    """`extensions.sqlStatements` of each event is its own count: the statement counter
+    (QueryStats) spans the whole operation, so each result carries a running total."""
+    counted = 0
+    async for result in source:
+        extensions = getattr(result, "extensions", None)
+        total = extensions.get("sqlStatements") if isinstance(extensions, dict) else None
+        if isinstance(extensions, dict) and isinstance(total, int):
+            extensions["sqlStatements"] = total - counted
+            counted = total
+        yield result
 
 
 class SubscriptionTransport:

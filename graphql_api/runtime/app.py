@@ -16,6 +16,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from graphql_api.auth.key_cache import VerifiedKeyCache
 from graphql_api.auth.middleware import ApiKeyAuthMiddleware
 from graphql_api.compiled.http import CompiledReads, CompiledReadsMiddleware
 from graphql_api.config import Settings, get_settings
@@ -141,7 +142,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # request id -> access log and metrics -> security guard (method, media type, body size,
     # deadline) -> 503 for database outages -> auth -> rate limit -> compiled reads -> router.
     # Auth goes before install_security (see its docstring).
-    app.add_middleware(ApiKeyAuthMiddleware, key_cache_seconds=settings.api_key_cache_seconds)
+    # One verified-key cache per worker: the auth middleware's, and connection_init's (realtime).
+    app.state.verified_keys = VerifiedKeyCache(settings.api_key_cache_seconds)
+    app.add_middleware(ApiKeyAuthMiddleware, verified_keys=app.state.verified_keys)
     app.add_middleware(
         DatabaseUnavailableMiddleware,
         retry_after_seconds=settings.db_unavailable_retry_after_seconds,
