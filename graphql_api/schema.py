@@ -1,15 +1,15 @@
 """Assembles the domains into the one schema; `finance-api export-schema` prints it."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry import relay
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -90,6 +90,33 @@ guard_root_fields(Subscription, SUBSCRIPTION_ACTIONS)
 EXECUTABLE_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
+OPERATION_NAME_REQUIRED = "Must provide operation name if query contains multiple operations."
+
+
+class OneOperationChosen(SchemaExtension):
+    """A document with several operations needs an `operationName` (GraphQL spec; graphql-
+    core's message). strawberry would run the first one. A validation error, so nothing runs;
+    the compiled path leaves such documents to the resolvers (compiled/document.py)."""
+
+    def on_validate(self) -> Iterator[None]:
+        # Before the yield: strawberry checks for errors before the extensions' exits. After
+        # ValidationCache in the list, which sets the errors on its entry.
+        context = self.execution_context
+        document = context.graphql_document
+        # strawberry's `operation_name` falls back to the first operation's name: only the
+        # name the request gave will do (private, so a strawberry change fails the tests).
+        if document is not None and context._provided_operation_name is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                error = GraphQLError(
+                    OPERATION_NAME_REQUIRED, extensions={"code": "GRAPHQL_VALIDATION_FAILED"}
+                )
+                # A new list: ValidationCache's cached one must not change. Validation itself
+                # is then skipped (errors are set): one error is enough.
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield
+
+
 class FinanceSchema(strawberry.Schema):
     async def execute(
         self,
@@ -151,6 +178,7 @@ schema = FinanceSchema(
         RequestLimits,
         ParserCache,
         lambda: ValidationCache(maxsize=1024),
+        OneOperationChosen,
         # After validation, before execution: refuses over-budget operations before any SQL.
         QueryCostLimit,
         PublicOrMaskedErrors,

@@ -744,6 +744,35 @@ def test_unstorable_inputs_get_typed_answers(
     check_gql(guard, post(admin, bug.case.query, bug.case.variables), bug.case)
 
 
+# --- Several operations and no operationName: an error (GraphQL spec), not the first run --
+
+
+_TWO_OPERATIONS = {
+    "query-then-mutation": (
+        "query A { members(first: 1) { totalCount } } mutation B { __typename }"
+    ),
+    "two-queries": "query A { members(first: 1) { totalCount } } query B { __typename }",
+}
+
+
+@pytest.mark.parametrize("query", _TWO_OPERATIONS.values(), ids=_TWO_OPERATIONS.keys())
+def test_several_operations_need_an_operation_name(
+    admin: httpx.Client, guard: Guard, query: str
+) -> None:
+    """strawberry used to run the first operation (the compiled path leaves these to it)."""
+    body = guard.check(post(admin, query), codes={"GRAPHQL_VALIDATION_FAILED"})
+    assert body.get("data") is None
+    assert [e["message"] for e in body["errors"]] == [
+        "Must provide operation name if query contains multiple operations."
+    ]
+
+
+def test_an_operation_name_picks_one_of_several(admin: httpx.Client, guard: Guard) -> None:
+    body = json.dumps({"query": _TWO_OPERATIONS["two-queries"], "operationName": "B"})
+    response = admin.post("/graphql", content=body, headers={"content-type": "application/json"})
+    guard.check(response, codes=set(), data={"__typename": "Query"})
+
+
 # --- Last: the server still serves ----------------------------------------------------------
 
 _NESTED = """
