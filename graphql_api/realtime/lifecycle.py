@@ -51,6 +51,8 @@ def router_options(settings: Settings) -> dict[str, Any]:
         "connection_init_wait_timeout": timedelta(
             seconds=settings.ws_connection_init_timeout_seconds
         ),
+        # A backstop only: the handler's own check at the same number answers first, with the
+        # typed TOO_MANY_SUBSCRIPTIONS (strawberry's error has no code).
         "max_subscriptions_per_connection": settings.subscriptions_per_key,
     }
 

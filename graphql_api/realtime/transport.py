@@ -3,18 +3,26 @@
 - The API key goes in the `connection_init` payload (`{"Authorization": "Bearer fgk_..."}`
   or `{"apiKey": "fgk_..."}`); a missing, wrong or revoked key closes with 4403. The ack
   payload names the worker process (`pid`).
-- Only `subscription` operations: a query or mutation gets an `error` message with code
-  OPERATION_NOT_ALLOWED (they must use HTTP POST, where the guard, deadline, rate limit and
-  caches apply). The depth, alias and token limits (schema extensions) apply as over HTTP;
-  the cost limit is checked here, before the subscription starts (its extension only stops
-  queries and mutations).
+- The key is looked up through the worker's verified-key cache, shared with HTTP's auth
+  middleware (`app.state.verified_keys`): a reconnect storm of known keys needs no pooled
+  connections. A key that cannot be checked (no pooled connection in time, database down)
+  closes with 1013 "Try again later".
+- Only `subscription` operations, exactly one per `subscribe` (realtime/admission.py): a
+  query or mutation gets an `error` message with code OPERATION_NOT_ALLOWED (they must use
+  HTTP POST, where the guard, deadline, rate limit and caches apply). The depth, alias and
+  token limits (schema extensions) apply as over HTTP; the cost limit is checked there,
+  before the subscription starts (its extension only stops queries and mutations).
+- More than `subscriptions_per_key` operations on one connection: TOO_MANY_SUBSCRIPTIONS,
+  like the per-key cap across connections.
 - Each operation gets its own context (realtime/context.py) and the hub registrations it made
   are removed when it ends, however it ends.
-- A message that is not a JSON object of the protocol's shape closes with 4400; strawberry
-  closes with 4401 (subscribe before ack), 4408 (no `connection_init` in time), 4409
-  (duplicate id), 4429 (second `connection_init`); uvicorn with 1009 (oversized message).
+- A message that is not a JSON object of the protocol's shape (admission.py) closes with
+  4400; strawberry closes with 4401 (subscribe before ack), 4408 (no `connection_init` in
+  time), 4409 (duplicate id), 4429 (second `connection_init`); uvicorn with 1009 (oversized
+  message).
 - A connection without any subscription for `ws_idle_timeout_seconds` is closed with 4000;
-  one whose key was revoked, with 4403 within `ws_key_recheck_seconds`.
+  one whose key was revoked, with 4403 within `ws_key_recheck_seconds` (plus the key
+  cache's TTL).
 """
 
 import asyncio
