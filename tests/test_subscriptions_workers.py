@@ -9,7 +9,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from graphql_api.bench.realtime import connections_on_both_workers, loan_id, served, subscribe
+from graphql_api.bench.realtime import connections_on_both_workers, loan_id, served
+from graphql_api.bench.realtime_idle import subscribe
 from graphql_api.models import Role
 from tests.ws_client import APPLY_FOR_LOAN, AUDIT_EVENTS
 
