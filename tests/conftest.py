@@ -29,6 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test `unit` or `integration` (pyproject.toml), unless it says which itself."""
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
+        if "lifecycle" in marks:
+            item.add_marker(pytest.mark.own_postgres)  # lifecycle tests always bring their own
         if marks & {"unit", "integration"}:
             continue
         uses_servers = not INTEGRATION_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))

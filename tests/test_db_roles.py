@@ -369,6 +369,7 @@ async def _as_served(connection: asyncpg.Connection) -> tuple[str, int, str]:
 
 
 @pytest.mark.integration  # its own embedded PostgreSQL
+@pytest.mark.own_postgres
 def test_serve_converges_an_old_embedded_data_dir_and_starts_again(
     old_embedded_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:

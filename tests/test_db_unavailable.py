@@ -167,6 +167,7 @@ def _statuses_while(served: Served, token: str, stop: threading.Event) -> list[i
 
 
 @pytest.mark.integration  # its own embedded PostgreSQL, stopped and restarted
+@pytest.mark.own_postgres
 @pytest.mark.parametrize("compiled_reads", [True, False], ids=["compiled", "resolvers"])
 def test_a_database_outage_is_503_and_the_api_recovers_by_itself(
     outage_postgres: StoppablePostgres, caplog: pytest.LogCaptureFixture, compiled_reads: bool

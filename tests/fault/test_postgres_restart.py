@@ -22,7 +22,7 @@ from tests.fault.workload import (
     loan_input,
 )
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.own_postgres]
 
 OUTAGE_SECONDS = 4.0
 RECOVERY_LIMIT_SECONDS = 5.0
