@@ -70,3 +70,14 @@ def payload(result: CallToolResult) -> dict[str, Any]:
     content: dict[str, Any] | None = result.structured_content
     assert content is not None
     return content
+
+
+def loan_arguments(**overrides: Any) -> dict[str, Any]:
+    """Valid `apply_for_loan` arguments for a demo member, with `overrides` applied."""
+    return {
+        "memberNumber": "M-100008",
+        "amount": "5000.00",
+        "income": "60000.00",
+        "employmentYears": 4,
+        **overrides,
+    }

@@ -1,18 +1,14 @@
 """A real server for the subscription tests: the app in a uvicorn thread with the WebSocket
 options `finance-api serve` uses, and small limits so the tests can reach them."""
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
-
 from graphql_api.config import Settings
 from graphql_api.runtime.app import create_app
 from graphql_api.runtime.serve import websocket_options
-from tests.http_server import free_port
+from tests.http_server import serve_in_thread
 
 TEST_LIMITS: dict[str, Any] = {
     "subscriptions_per_key": 5,
@@ -37,24 +33,5 @@ def subscription_app_server(database_url: str, **overrides: Any) -> Iterator[tup
     in a thread of the test process)."""
     settings = Settings(database_url=database_url, **{**TEST_LIMITS, **overrides})
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=free_port(),
-        log_level="warning",
-        lifespan="on",
-        **websocket_options(settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the subscription test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(app, **websocket_options(settings)) as url:
+        yield url, app

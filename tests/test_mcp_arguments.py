@@ -15,7 +15,7 @@ from graphql_api.graph.scalars import parse_decimal
 from graphql_api.mcp_server.input_schema import DECIMAL_PATTERN
 from graphql_api.models import Role
 from tests.db_counts import row_counts
-from tests.mcp_client import call_http, error_codes
+from tests.mcp_client import call_http, error_codes, loan_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -36,22 +36,12 @@ def test_decimal_pattern_is_the_scalars_rule(text: str) -> None:
     assert (re.search(DECIMAL_PATTERN, text) is not None) == _decimal_accepted_by_the_scalar(text)
 
 
-def _loan(**overrides: Any) -> dict[str, Any]:
-    return {
-        "memberNumber": "M-100008",
-        "amount": "5000.00",
-        "income": "60000.00",
-        "employmentYears": 4,
-        **overrides,
-    }
-
-
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
-        *[(_loan(amount=text), "amount") for text in LOOSE_DECIMALS],
-        (_loan(employmentYears=2**31), "employmentYears"),
-        (_loan(employmentYears=-(2**31) - 1), "employmentYears"),
+        *[(loan_arguments(amount=text), "amount") for text in LOOSE_DECIMALS],
+        (loan_arguments(employmentYears=2**31), "employmentYears"),
+        (loan_arguments(employmentYears=-(2**31) - 1), "employmentYears"),
     ],
 )
 def test_out_of_grammar_values_are_refused_by_argument_and_write_nothing(
@@ -95,7 +85,7 @@ def test_coded_graphql_errors_name_the_tool_argument(
 @pytest.mark.parametrize(
     ("tool", "arguments", "field"),
     [
-        ("apply_for_loan", _loan(note="please"), ["note"]),
+        ("apply_for_loan", loan_arguments(note="please"), ["note"]),
         (
             "record_recommendation",
             {

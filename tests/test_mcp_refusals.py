@@ -9,19 +9,9 @@ import pytest
 from graphql_api.models import Role
 from tests.conftest import MEMBER_KEY_OWNER
 from tests.db_counts import row_counts
-from tests.mcp_client import call_http, error_codes, payload, with_http
+from tests.mcp_client import call_http, error_codes, loan_arguments, payload, with_http
 
 pytestmark = pytest.mark.integration
-
-
-def _loan(**overrides: Any) -> dict[str, Any]:
-    return {
-        "memberNumber": "M-100008",
-        "amount": "5000.00",
-        "income": "60000.00",
-        "employmentYears": 4,
-        **overrides,
-    }
 
 
 def test_member_key_sees_and_may_call_only_its_tools(
@@ -33,7 +23,9 @@ def test_member_key_sees_and_may_call_only_its_tools(
     assert "apply_for_loan" not in names
     assert {"get_member_context", "submit_feedback", "list_audit_events"} <= names
     before = row_counts(demo_loaded)
-    refused = call_http(api_url, token, "apply_for_loan", _loan(memberNumber=MEMBER_KEY_OWNER))
+    refused = call_http(
+        api_url, token, "apply_for_loan", loan_arguments(memberNumber=MEMBER_KEY_OWNER)
+    )
     assert error_codes(refused) == ["FORBIDDEN"]
     assert row_counts(demo_loaded) == before
 
@@ -82,14 +74,14 @@ def test_agent_may_not_list_the_audit_log(api_url: str, api_keys: dict[Role, str
 
 
 INVALID_LOANS = {
-    "wrong type": _loan(employmentYears="six"),
-    "amount as a JSON number": _loan(amount=5000),
-    "exponent notation": _loan(amount="5e3"),
-    "negative amount": _loan(amount="-5.00"),
-    "three decimals": _loan(amount="10.005"),
-    "missing field": {k: v for k, v in _loan().items() if k != "income"},
-    "extra field": _loan(note="please"),
-    "too many years": _loan(employmentYears=81),
+    "wrong type": loan_arguments(employmentYears="six"),
+    "amount as a JSON number": loan_arguments(amount=5000),
+    "exponent notation": loan_arguments(amount="5e3"),
+    "negative amount": loan_arguments(amount="-5.00"),
+    "three decimals": loan_arguments(amount="10.005"),
+    "missing field": {k: v for k, v in loan_arguments().items() if k != "income"},
+    "extra field": loan_arguments(note="please"),
+    "too many years": loan_arguments(employmentYears=81),
 }
 
 
@@ -108,10 +100,13 @@ def test_refusal_field_paths_name_the_tool_arguments(
     api_url: str, api_keys: dict[Role, str]
 ) -> None:
     token = api_keys[Role.ADMIN]
-    negative = call_http(api_url, token, "apply_for_loan", _loan(amount="-5.00"))
+    negative = call_http(api_url, token, "apply_for_loan", loan_arguments(amount="-5.00"))
     assert negative.structured_content["errors"][0]["field"] == ["amount"]
     missing = call_http(
-        api_url, token, "apply_for_loan", {k: v for k, v in _loan().items() if k != "income"}
+        api_url,
+        token,
+        "apply_for_loan",
+        {k: v for k, v in loan_arguments().items() if k != "income"},
     )
     assert missing.structured_content["errors"][0]["field"] == ["income"]
 
@@ -121,7 +116,7 @@ def test_unknown_member_and_unknown_tool(
 ) -> None:
     token = api_keys[Role.ADMIN]
     before = row_counts(demo_loaded)
-    unknown = call_http(api_url, token, "apply_for_loan", _loan(memberNumber="M-999999"))
+    unknown = call_http(api_url, token, "apply_for_loan", loan_arguments(memberNumber="M-999999"))
     assert error_codes(unknown) == ["NOT_FOUND"]
     assert error_codes(call_http(api_url, token, "delete_everything", {})) == ["NOT_FOUND"]
     assert row_counts(demo_loaded) == before
@@ -131,7 +126,7 @@ def test_idempotency_key_replay_returns_the_first_result_and_writes_once(
     api_url: str, api_keys: dict[Role, str], demo_loaded: str
 ) -> None:
     token = api_keys[Role.AGENT]
-    arguments = _loan(idempotencyKey=f"mcp-{uuid.uuid4()}")
+    arguments = loan_arguments(idempotencyKey=f"mcp-{uuid.uuid4()}")
     before = row_counts(demo_loaded)
     first = payload(call_http(api_url, token, "apply_for_loan", arguments))
     after_first = row_counts(demo_loaded)

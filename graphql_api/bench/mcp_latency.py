@@ -30,6 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from graphql_api.bench import processes
 from graphql_api.bench.queries import AGENT_CONTEXT_QUERY
+from graphql_api.bench.runner import bench_key
 
 API_APP = "graphql_api.runtime.app:create_app"
 TARGET_RATIO = 1.5
@@ -38,7 +39,7 @@ TARGET_RATIO = 1.5
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     url = _prepared_database(args.database_url)
-    token = _agent_key(url)
+    token = bench_key(url, "AGENT", "mcp-latency-bench")
     env = {
         "DATABASE_URL": url,
         "FINANCE_API_RATE_LIMIT_ENABLED": "false",
@@ -73,26 +74,6 @@ def _prepared_database(database_url: str | None) -> str:
     migrate.upgrade(url)
     asyncio.run(load_demo(url))  # a no-op unless the database is empty
     return url
-
-
-def _agent_key(url: str) -> str:
-    from graphql_api.auth.service import create_key
-    from graphql_api.config import get_settings
-    from graphql_api.db import create_engine, create_sessionmaker
-    from graphql_api.models import Role
-
-    async def create() -> str:
-        engine = create_engine(get_settings(), url, pool_size=1, max_overflow=0)
-        try:
-            async with create_sessionmaker(engine).begin() as session:
-                _, token = await create_key(
-                    session, role=Role.AGENT, member_number=None, label="mcp-latency-bench"
-                )
-                return token
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(create())
 
 
 Call = Callable[[], Awaitable[dict[str, Any]]]

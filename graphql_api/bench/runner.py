@@ -128,7 +128,8 @@ def served_path(target: str, plans: dict[str, int]) -> str:
     return " / ".join(f"{plan} x{count}" for plan, count in sorted(counts.items()))
 
 
-def _bench_key(url: str) -> str:
+def bench_key(url: str, role: str = "ADMIN", label: str = "bench") -> str:
+    """A new API key of `role` on the database at `url` (the plain token)."""
     from graphql_api.auth.service import create_key
     from graphql_api.config import get_settings
     from graphql_api.db import create_engine, create_sessionmaker
@@ -139,7 +140,7 @@ def _bench_key(url: str) -> str:
         try:
             async with create_sessionmaker(engine).begin() as session:
                 _, token = await create_key(
-                    session, role=Role.ADMIN, member_number=None, label="bench"
+                    session, role=Role(role), member_number=None, label=label
                 )
                 return token
         finally:
@@ -161,7 +162,7 @@ def run_bench(options: BenchOptions, database_url: str | None = None) -> list[Ro
         members_file.write_text(json.dumps(numbers))
         # One key for all traffic, and no rate limit: the bench measures the API, not the
         # limiter (every request comes from one key on one loopback address).
-        os.environ[API_KEY_ENV] = _bench_key(url)
+        os.environ[API_KEY_ENV] = bench_key(url)
         HEADERS["authorization"] = f"Bearer {os.environ[API_KEY_ENV]}"
         api_env = {
             "DATABASE_URL": url,
